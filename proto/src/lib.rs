@@ -1,0 +1,6 @@
+//! The link shortener's API contract (`proto/shortener/link.proto`), compiled.
+//!
+//! The quiz checker and the lesson tests talk to a learner's server through this client, the
+//! way any gRPC client in any language would: over the network, knowing only the contract.
+
+tonic::include_proto!("shortener");
