@@ -4,3 +4,6 @@
 //! way any gRPC client in any language would: over the network, knowing only the contract.
 
 tonic::include_proto!("shortener");
+
+#[cfg(feature = "testing")]
+pub mod testing;
