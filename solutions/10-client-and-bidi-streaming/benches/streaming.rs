@@ -69,8 +69,9 @@ fn streaming(c: &mut Criterion) {
     sync.bench_function("10,000 messages on one stream", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let updates = (0..LINKS).map(|_| SyncRequest {
-                    short_code: code.clone(),
+                let short_code = code.clone();
+                let updates = (0..LINKS).map(move |_| SyncRequest {
+                    short_code: short_code.clone(),
                     clicks: 1,
                 });
                 let mut answers = client
