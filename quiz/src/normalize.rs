@@ -14,7 +14,7 @@ pub fn crate_names(text: &str) -> String {
                 let boundary_before = out
                     .chars()
                     .next_back()
-                    .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+                    .is_none_or(|c| !c.is_ascii_alphanumeric());
                 let shape = bytes.len() >= 3
                     && (bytes[0] == b'-' || bytes[0] == b'_')
                     && bytes[1].is_ascii_digit()
@@ -52,11 +52,15 @@ mod tests {
             "cargo run --bin crate-NN-client -- get"
         );
         assert_eq!(crate_names("name = \"solution-10\""), "name = \"crate-NN\"");
+        assert_eq!(
+            crate_names("env!(\"CARGO_BIN_EXE_lesson-06-server\")"),
+            "env!(\"CARGO_BIN_EXE_crate-NN-server\")"
+        );
     }
 
     #[test]
     fn leaves_other_words_alone() {
-        for text in ["lesson 07", "lessons/07-unary-server", "my_lesson_07", "lesson_123", "solution"] {
+        for text in ["lesson 07", "lessons/07-unary-server", "mylesson_07", "lesson_123", "solution"] {
             assert_eq!(crate_names(text), text);
         }
     }

@@ -1,0 +1,34 @@
+//! The link shortener: a gRPC service that turns long URLs into six-character short codes.
+//!
+//! The service lives here, in the library, so that the server binary stays a few lines long and
+//! tests can start the real service on a free port of their own.
+//! TODO(lesson 06): the file is given up to `serve`, at the end: that one is yours.
+
+// TODO(lesson 06): one package again (`shortener`), so one module.
+/// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
+pub mod pb {
+    tonic::include_proto!("shortener");
+}
+
+mod server; // TODO(lesson 06): src/server.rs holds the service (README, step 3).
+
+pub use server::LinkServer; // TODO(lesson 06): what `serve` will put behind the server.
+
+// TODO(lesson 06): you will need pb::link_service_server::LinkServiceServer here.
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+// TODO(lesson 06): given: the server binary's default address.
+/// Where the server listens, and the client connects, unless told otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
+
+/// Serves `LinkService` on `listener` until the returned future is dropped.
+pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
+    // TODO(lesson 06): this server has no service at all, so tonic answers every call with
+    // UNIMPLEMENTED and an empty message. Replace `add_routes(...)` with
+    // `add_service(...)` of a LinkServiceServer wrapping a LinkServer (README, step 4).
+    tonic::transport::Server::builder()
+        .add_routes(tonic::service::Routes::default())
+        .serve_with_incoming(TcpListenerStream::new(listener))
+        .await
+}
