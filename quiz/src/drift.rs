@@ -125,7 +125,10 @@ mod tests {
         let (old, new) = (tmp.join("old"), tmp.join("new"));
         crate_with(&old, "use solution_06::x;\nfn a() {}\nfn b() { 1 }\n");
 
-        crate_with(&new, "use lesson_07::x;\nfn a() {}\nfn b() {\n    // TODO: do it\n    todo!()\n}\n");
+        crate_with(
+            &new,
+            "use lesson_07::x;\nfn a() {}\nfn b() {\n    // TODO: do it\n    todo!()\n}\n",
+        );
         assert_eq!(untracked_changes(&old, &new), Vec::<String>::new());
 
         crate_with(&new, "use lesson_07::x;\nfn a() { 2 }\nfn b() { 1 }\n");

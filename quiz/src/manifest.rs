@@ -104,7 +104,9 @@ impl Course {
         let mut course: Course =
             toml::from_str(&text).with_context(|| format!("{} is malformed", path.display()))?;
         course.root = root.to_path_buf();
-        course.validate().with_context(|| format!("{} is inconsistent", path.display()))?;
+        course
+            .validate()
+            .with_context(|| format!("{} is inconsistent", path.display()))?;
         Ok(course)
     }
 
@@ -139,10 +141,17 @@ impl Course {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !slug_ok {
-                bail!("lesson {}: the slug {:?} must be [a-z0-9-]+", lesson.number, lesson.slug);
+                bail!(
+                    "lesson {}: the slug {:?} must be [a-z0-9-]+",
+                    lesson.number,
+                    lesson.slug
+                );
             }
             if lesson.client && !lesson.server {
-                bail!("lesson {}: a client needs a server to talk to", lesson.number);
+                bail!(
+                    "lesson {}: a client needs a server to talk to",
+                    lesson.number
+                );
             }
         }
         Ok(())
@@ -160,15 +169,20 @@ impl Course {
 
     /// The lesson numbered `number` ("7", "07" and "007" all work).
     pub fn lesson(&self, number: &str) -> anyhow::Result<&Lesson> {
-        let wanted: u32 = number
-            .trim()
-            .parse()
-            .with_context(|| format!("{number:?} is not a lesson number (try 01 to {:02})", self.lessons.len()))?;
+        let wanted: u32 = number.trim().parse().with_context(|| {
+            format!(
+                "{number:?} is not a lesson number (try 01 to {:02})",
+                self.lessons.len()
+            )
+        })?;
         self.lessons
             .iter()
             .find(|lesson| lesson.number.parse::<u32>().ok() == Some(wanted))
             .with_context(|| {
-                format!("there is no lesson {number} (lessons are 01 to {:02})", self.lessons.len())
+                format!(
+                    "there is no lesson {number} (lessons are 01 to {:02})",
+                    self.lessons.len()
+                )
             })
     }
 
@@ -210,7 +224,10 @@ mod tests {
         let course = Course::from_manifest_dir().expect("course.toml loads");
         let lesson = course.lesson("08").expect("lesson 8");
         assert_eq!(lesson.package(Side::Solution), "solution-08");
-        assert_eq!(lesson.binary(Side::Lesson, Some("client")), "lesson-08-client");
+        assert_eq!(
+            lesson.binary(Side::Lesson, Some("client")),
+            "lesson-08-client"
+        );
         assert_eq!(lesson.dir_name(), "08-unary-client");
     }
 }

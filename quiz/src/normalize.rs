@@ -46,7 +46,10 @@ mod tests {
     #[test]
     fn rewrites_package_library_and_binary_names() {
         assert_eq!(crate_names("use lesson_07::pb;"), "use crate_NN::pb;");
-        assert_eq!(crate_names("use solution_06::serve;"), "use crate_NN::serve;");
+        assert_eq!(
+            crate_names("use solution_06::serve;"),
+            "use crate_NN::serve;"
+        );
         assert_eq!(
             crate_names("cargo run --bin lesson-08-client -- get"),
             "cargo run --bin crate-NN-client -- get"
@@ -60,7 +63,13 @@ mod tests {
 
     #[test]
     fn leaves_other_words_alone() {
-        for text in ["lesson 07", "lessons/07-unary-server", "mylesson_07", "lesson_123", "solution"] {
+        for text in [
+            "lesson 07",
+            "lessons/07-unary-server",
+            "mylesson_07",
+            "lesson_123",
+            "solution",
+        ] {
             assert_eq!(crate_names(text), text);
         }
     }

@@ -27,7 +27,11 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
             .chars()
             .take_while(|&c| c == '`' || c == '~')
             .collect();
-        if fence.len() < 3 || fence.chars().any(|c| c != fence.chars().next().unwrap_or('`')) {
+        if fence.len() < 3
+            || fence
+                .chars()
+                .any(|c| c != fence.chars().next().unwrap_or('`'))
+        {
             continue;
         }
         let info = trimmed[fence.len()..].trim();
@@ -39,7 +43,12 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
         let mut body = String::new();
         for (_, line) in lines.by_ref() {
             let closing = line.trim_start();
-            if closing.starts_with(&fence) && closing.trim_end().chars().all(|c| c == fence.chars().next().unwrap_or('`')) {
+            if closing.starts_with(&fence)
+                && closing
+                    .trim_end()
+                    .chars()
+                    .all(|c| c == fence.chars().next().unwrap_or('`'))
+            {
                 break;
             }
             // Blocks inside lists are indented: drop the fence's indentation.
@@ -245,7 +254,8 @@ mod tests {
 
     #[test]
     fn finds_blocks_with_their_files() {
-        let text = "intro\n```rust file=src/lib.rs\nfn a() {}\n```\n\n```console\n$ cargo run\nhi\n```\n";
+        let text =
+            "intro\n```rust file=src/lib.rs\nfn a() {}\n```\n\n```console\n$ cargo run\nhi\n```\n";
         let found = blocks(text);
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].lang, "rust");
@@ -263,9 +273,18 @@ mod tests {
         let file = "a\nb\nc\nd\ne\n";
         assert!(check_code_block("a\nb\nc\nd\ne\n", file).is_ok());
         assert!(check_code_block("b\n// ...\nd\n", file).is_ok());
-        assert!(check_code_block("d\n// ...\nb\n", file).is_err(), "order matters");
-        assert!(check_code_block("b\nd\n", file).is_err(), "a piece is contiguous");
-        assert!(check_code_block("a\nb\n", file).is_err(), "no elision: the whole file");
+        assert!(
+            check_code_block("d\n// ...\nb\n", file).is_err(),
+            "order matters"
+        );
+        assert!(
+            check_code_block("b\nd\n", file).is_err(),
+            "a piece is contiguous"
+        );
+        assert!(
+            check_code_block("a\nb\n", file).is_err(),
+            "no elision: the whole file"
+        );
     }
 
     #[test]
@@ -275,10 +294,21 @@ mod tests {
         bindings
             .match_lines(&expected, &["created qq1abc -> https://example.com"])
             .expect("a code matches a code");
-        assert_eq!(bindings.substitute("cargo run -- get k7m2px"), "cargo run -- get qq1abc");
+        assert_eq!(
+            bindings.substitute("cargo run -- get k7m2px"),
+            "cargo run -- get qq1abc"
+        );
         let again = vec!["k7m2px -> https://example.com".to_string()];
-        assert!(bindings.match_lines(&again, &["zzzzz9 -> https://example.com"]).is_err());
-        assert!(bindings.match_lines(&["synced x".to_string()], &["synced y"]).is_err());
+        assert!(
+            bindings
+                .match_lines(&again, &["zzzzz9 -> https://example.com"])
+                .is_err()
+        );
+        assert!(
+            bindings
+                .match_lines(&["synced x".to_string()], &["synced y"])
+                .is_err()
+        );
         assert!(
             bindings
                 .match_lines(

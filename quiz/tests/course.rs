@@ -110,7 +110,10 @@ fn lesson_tests_are_the_same_in_starter_and_solution() {
         for dir in [&starter, &solution] {
             let tests = dir.join("tests");
             for file in drift::files(&tests) {
-                let (a, b) = (starter.join("tests").join(&file), solution.join("tests").join(&file));
+                let (a, b) = (
+                    starter.join("tests").join(&file),
+                    solution.join("tests").join(&file),
+                );
                 match (std::fs::read_to_string(&a), std::fs::read_to_string(&b)) {
                     (Ok(a), Ok(b)) if normalize::crate_names(&a) == normalize::crate_names(&b) => {}
                     (Ok(_), Ok(_)) => problems.push(format!(
@@ -214,11 +217,17 @@ fn solution_command(lesson: &Lesson, command: &str) -> Result<(String, Vec<Strin
             }
             "--bin" => binary = rest.next().cloned(),
             "-q" | "--quiet" => {}
-            other => return Err(format!("`{command}`: cargo option {other} is not supported here")),
+            other => {
+                return Err(format!(
+                    "`{command}`: cargo option {other} is not supported here"
+                ));
+            }
         }
     }
     let binary = match binary {
-        Some(name) => normalize::crate_names(&name).replace("crate-NN", &lesson.package(Side::Solution)),
+        Some(name) => {
+            normalize::crate_names(&name).replace("crate-NN", &lesson.package(Side::Solution))
+        }
         None if lesson.server => lesson.binary(Side::Solution, Some("server")),
         None => lesson.binary(Side::Solution, None),
     };
@@ -238,7 +247,11 @@ impl Drop for RunningServer {
     }
 }
 
-fn start_server(binary: &Path, args: &[String], expected: usize) -> Result<(RunningServer, Vec<String>), String> {
+fn start_server(
+    binary: &Path,
+    args: &[String],
+    expected: usize,
+) -> Result<(RunningServer, Vec<String>), String> {
     let mut command = Command::new(binary);
     command.args(args);
     if !args.iter().any(|a| a == "--addr") {
@@ -281,9 +294,17 @@ fn start_server(binary: &Path, args: &[String], expected: usize) -> Result<(Runn
     Ok((server, lines))
 }
 
-fn run_client(binary: &Path, args: &[String], server: Option<&RunningServer>) -> Result<Vec<String>, String> {
+fn run_client(
+    binary: &Path,
+    args: &[String],
+    server: Option<&RunningServer>,
+) -> Result<Vec<String>, String> {
     let mut command = Command::new(binary);
-    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(server) = server {
         command.env("SHORTENER_ADDR", &server.addr);
     }
@@ -362,7 +383,10 @@ fn check_outputs(course: &Course, lesson: &Lesson) -> Vec<String> {
         let actual = match result {
             Ok(lines) => lines,
             Err(why) => {
-                problems.push(format!("README.md:{}: `{}`: {why}", step.line, step.command));
+                problems.push(format!(
+                    "README.md:{}: `{}`: {why}",
+                    step.line, step.command
+                ));
                 continue;
             }
         };

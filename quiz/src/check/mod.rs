@@ -1,0 +1,507 @@
+//! `cargo quiz check NN`: does the learner's crate do what the lesson asked?
+//!
+//! Every lesson goes through the same stages, chosen from its entry in `course.toml`: the crate
+//! builds; its `tests/lesson.rs` passes; for a lesson with a server, the server binary starts
+//! on a free loopback port and answers every RPC the lesson has reached the way the course's
+//! rules say (checked with the checker's own client, generated from `proto/`); for a lesson
+//! with a client, the client binary prints what the lesson shows.
+
+pub mod cargo;
+pub mod client;
+pub mod rpc;
+pub mod server;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::BadInput;
+use crate::manifest::Lesson;
+use crate::style::Style;
+
+/// The crate being checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub dir: PathBuf,
+    /// Its package name, from its `Cargo.toml`.
+    pub package: String,
+}
+
+impl Target {
+    /// The crate in `dir`, named by its `Cargo.toml`.
+    pub fn from_dir(dir: &Path) -> Result<Target, BadInput> {
+        let manifest = dir.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).map_err(|error| {
+            BadInput(format!(
+                "there is no crate in {}: cannot read {} ({error})",
+                dir.display(),
+                manifest.display()
+            ))
+        })?;
+        let value: toml::Table = toml::from_str(&text).map_err(|error| {
+            BadInput(format!("{} is not valid TOML: {error}", manifest.display()))
+        })?;
+        let package = value
+            .get("package")
+            .and_then(|package| package.get("name"))
+            .and_then(toml::Value::as_str)
+            .ok_or_else(|| BadInput(format!("{} has no [package] name", manifest.display())))?;
+        Ok(Target {
+            dir: dir.to_path_buf(),
+            package: package.to_string(),
+        })
+    }
+
+    pub fn has_lesson_tests(&self) -> bool {
+        self.dir.join("tests").join("lesson.rs").is_file()
+    }
+
+    /// The name of one of its binaries: `lesson-07-server`.
+    pub fn binary(&self, role: &str) -> String {
+        format!("{}-{role}", self.package)
+    }
+}
+
+/// The time limits of a check.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `cargo build` of the crate.
+    pub build: Duration,
+    /// `cargo test --test lesson`.
+    pub tests: Duration,
+    /// From starting the server to its `listening on` line.
+    pub server_start: Duration,
+    /// One gRPC call.
+    pub call: Duration,
+    /// One run of the client binary.
+    pub client_run: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            build: Duration::from_secs(15 * 60),
+            tests: Duration::from_secs(10 * 60),
+            server_start: Duration::from_secs(20),
+            call: Duration::from_secs(5),
+            client_run: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why a check failed: what was expected, what came back, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub expected: String,
+    pub got: String,
+    pub hint: String,
+}
+
+impl Failure {
+    pub fn new(
+        expected: impl Into<String>,
+        got: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Failure {
+        Failure {
+            expected: expected.into(),
+            got: got.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// One check and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub result: Result<(), Failure>,
+}
+
+/// Prints every check as it finishes and keeps them for the summary.
+pub struct Reporter {
+    out: Box<dyn Write + Send>,
+    style: Style,
+    pub checks: Vec<Check>,
+}
+
+fn indented(label: &str, text: &str) -> String {
+    let mut out = String::new();
+    for (index, line) in text.trim_end().lines().enumerate() {
+        let lead = if index == 0 { label } else { "" };
+        out.push_str(&format!("       {lead:<10}{line}\n"));
+    }
+    if out.is_empty() {
+        out = format!("       {label}\n");
+    }
+    out
+}
+
+impl Reporter {
+    pub fn new(out: Box<dyn Write + Send>, style: Style) -> Reporter {
+        Reporter {
+            out,
+            style,
+            checks: Vec::new(),
+        }
+    }
+
+    /// Records and prints one check.
+    pub fn record(&mut self, name: &str, result: Result<(), Failure>) {
+        let _ = writeln!(self.out, "{} {name}", self.style.verdict(result.is_ok()));
+        if let Err(failure) = &result {
+            let _ = write!(self.out, "{}", indented("expected:", &failure.expected));
+            let _ = write!(self.out, "{}", indented("got:", &failure.got));
+            if !failure.hint.is_empty() {
+                let _ = write!(
+                    self.out,
+                    "{}",
+                    self.style.yellow(&indented("hint:", &failure.hint))
+                );
+            }
+        }
+        let _ = self.out.flush();
+        self.checks.push(Check {
+            name: name.to_string(),
+            result,
+        });
+    }
+
+    /// Prints a line that is not a check.
+    pub fn note(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{}", self.style.dim(text));
+        let _ = self.out.flush();
+    }
+
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|check| check.result.is_ok())
+    }
+
+    pub fn failed_count(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|check| check.result.is_err())
+            .count()
+    }
+}
+
+/// A `TODO` line of the learner's crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Todo {
+    /// Relative to the crate.
+    pub file: PathBuf,
+    pub line: usize,
+    pub text: String,
+    /// The TODO line and the few after it: what it is about.
+    context: String,
+}
+
+/// Every TODO of a crate, to point the learner at the one a failed check is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Todos(pub Vec<Todo>);
+
+impl Todos {
+    /// The TODOs in the crate's sources, proto files and build script (not its tests).
+    pub fn find(dir: &Path) -> Todos {
+        let mut todos = Vec::new();
+        for relative in crate::drift::files(dir) {
+            let in_scope = relative.starts_with("src")
+                || relative.starts_with("proto")
+                || relative == Path::new("build.rs");
+            let Ok(text) = std::fs::read_to_string(dir.join(&relative)) else {
+                continue;
+            };
+            if !in_scope {
+                continue;
+            }
+            let lines: Vec<&str> = text.lines().collect();
+            for (index, line) in lines.iter().enumerate() {
+                if line.contains("TODO") {
+                    todos.push(Todo {
+                        file: relative.clone(),
+                        line: index + 1,
+                        text: line.trim().to_string(),
+                        context: lines[index..lines.len().min(index + 4)].join("\n"),
+                    });
+                }
+            }
+        }
+        Todos(todos)
+    }
+
+    /// "Do the TODO at src/server.rs:42: ..." for an RPC, or every TODO when none is about it.
+    pub fn hint(&self, rpc: Option<&str>) -> String {
+        let about: Vec<&Todo> = match rpc {
+            Some(rpc) => {
+                let method = cargo::method_name(rpc);
+                self.0
+                    .iter()
+                    .filter(|todo| todo.context.contains(rpc) || todo.context.contains(&method))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let shown = if about.is_empty() {
+            self.0.iter().collect()
+        } else {
+            about
+        };
+        if shown.is_empty() {
+            return String::new();
+        }
+        let mut hint = String::from("Look at:");
+        for todo in shown.iter().take(5) {
+            hint.push_str(&format!(
+                "\n  {}:{}  {}",
+                todo.file.display(),
+                todo.line,
+                todo.text
+            ));
+        }
+        if shown.len() > 5 {
+            hint.push_str(&format!("\n  ... and {} more TODOs", shown.len() - 5));
+        }
+        hint
+    }
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The first `lines` lines of `text`.
+pub fn head(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim().lines().collect();
+    let mut shown = all[..all.len().min(lines)].join("\n");
+    if all.len() > lines {
+        shown.push_str("\n...");
+    }
+    shown
+}
+
+/// Runs `command` to its end, or kills it after `limit` (`None`).
+pub async fn run_with_limit(
+    mut command: tokio::process::Command,
+    limit: Duration,
+) -> anyhow::Result<Option<std::process::Output>> {
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let child = command.spawn().context("cannot run cargo")?;
+    match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(output) => Ok(Some(output?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Progress lines, on stderr, so that stdout is the report.
+fn progress(style: Style, text: &str) {
+    eprintln!("{}", style.dim(&format!("==> {text}")));
+}
+
+/// Checks `target` against what `lesson` asks; the report is printed to `reporter` as it goes.
+pub async fn run(
+    root: &Path,
+    lesson: &Lesson,
+    target: &Target,
+    limits: Limits,
+    reporter: &mut Reporter,
+) -> anyhow::Result<()> {
+    let style = reporter.style;
+    let todos = Todos::find(&target.dir);
+
+    progress(
+        style,
+        &format!(
+            "building {} (cargo build -p {})",
+            target.package, target.package
+        ),
+    );
+    let started = Instant::now();
+    let build = cargo::build(root, target, limits.build).await?;
+    if !build.success {
+        reporter.record(
+            "the crate builds",
+            Err(cargo::build_failure(&build, &target.package)),
+        );
+        return Ok(());
+    }
+    reporter.record("the crate builds", Ok(()));
+    progress(
+        style,
+        &format!("built in {:.0} s", started.elapsed().as_secs_f64()),
+    );
+
+    if target.has_lesson_tests() {
+        progress(
+            style,
+            &format!(
+                "running the lesson's tests (cargo test -p {} --test lesson)",
+                target.package
+            ),
+        );
+        match cargo::test(root, target, limits.tests).await? {
+            cargo::TestRun::TimedOut => reporter.record(
+                "the lesson's tests finish",
+                Err(Failure::new(
+                    format!(
+                        "tests/lesson.rs to finish within {} s",
+                        limits.tests.as_secs()
+                    ),
+                    "they were still running, and were stopped",
+                    "A test waits for something that never happens: a server call that never \
+                     answers, or a stream that never ends.",
+                )),
+            ),
+            cargo::TestRun::Ran { results, output } if results.is_empty() => reporter.record(
+                "the lesson's tests run",
+                Err(Failure::new(
+                    "tests/lesson.rs runs",
+                    tail(&output, 25),
+                    "Run `cargo test --test lesson` in the crate's folder.",
+                )),
+            ),
+            cargo::TestRun::Ran { results, .. } => {
+                for test in results {
+                    let result = if test.passed {
+                        Ok(())
+                    } else {
+                        Err(Failure::new(
+                            "the test passes",
+                            head(&test.output, 12),
+                            todos.hint(None),
+                        ))
+                    };
+                    reporter.record(&format!("test {}", test.name.replace('_', " ")), result);
+                }
+            }
+        }
+    } else {
+        reporter.note("(this crate has no tests/lesson.rs)");
+    }
+
+    if lesson.server {
+        let name = target.binary("server");
+        let binary = build
+            .executables
+            .get(&name)
+            .cloned()
+            .unwrap_or_else(|| root.join("target").join("debug").join(&name));
+        progress(style, &format!("starting {name} --addr 127.0.0.1:0"));
+        let client = lesson.client.then(|| {
+            let name = target.binary("client");
+            let path = build
+                .executables
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| root.join("target").join("debug").join(&name));
+            (name, path)
+        });
+        check_server(
+            &binary,
+            &name,
+            &lesson.rpcs,
+            client.as_ref().map(|(n, p)| (n.as_str(), p.as_path())),
+            limits,
+            &todos,
+            reporter,
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// Starts the server binary, runs the RPC checks (and the client's, given its name and path)
+/// against it, and stops it on every path.
+pub async fn check_server(
+    binary: &Path,
+    name: &str,
+    rpcs: &[String],
+    client: Option<(&str, &Path)>,
+    limits: Limits,
+    todos: &Todos,
+    reporter: &mut Reporter,
+) {
+    let started = match server::start(binary, limits.server_start).await {
+        Ok(server) => server,
+        Err(failure) => {
+            let expected = format!(
+                "`{name} --addr 127.0.0.1:0` prints `LinkService listening on 127.0.0.1:PORT`"
+            );
+            let failure = match failure {
+                server::StartFailure::Spawn(error) => Failure::new(
+                    expected,
+                    format!("cannot run {}: {error}", binary.display()),
+                    "",
+                ),
+                server::StartFailure::Exited { status, log } => Failure::new(
+                    expected,
+                    format!("it exited ({status}) with this output:\n{}", log.text()),
+                    format!(
+                        "The server must keep running. If it panicked, the output above says where. {}",
+                        todos.hint(None)
+                    ),
+                ),
+                server::StartFailure::Silent { limit, log } => Failure::new(
+                    expected,
+                    format!(
+                        "nothing within {} s (the server was stopped); its output:\n{}",
+                        limit.as_secs(),
+                        log.text()
+                    ),
+                    "Print the line once the listener is bound, before serving: \
+                     `println!(\"LinkService listening on {}\", listener.local_addr()?)`.",
+                ),
+                server::StartFailure::BadAddress { line, log } => Failure::new(
+                    expected,
+                    format!("{line}\n{}", log.text()),
+                    "Print the address the listener really got (`listener.local_addr()`), so that \
+                     port 0 shows as the real port.",
+                ),
+            };
+            reporter.record("the server starts and listens", Err(failure));
+            return;
+        }
+    };
+    let mut server = started;
+    reporter.record("the server starts and listens", Ok(()));
+
+    match rpc::connect(server.addr, limits.call).await {
+        Err(failure) => reporter.record("the server accepts a gRPC connection", Err(failure)),
+        Ok(grpc) => {
+            let cx = rpc::Context {
+                client: grpc,
+                limit: limits.call,
+                todos: todos.clone(),
+                log: server.log.clone(),
+            };
+            rpc::run(&cx, rpcs, reporter).await;
+            if let Some((client_name, path)) = client {
+                let binary = client::ClientBinary {
+                    path,
+                    name: client_name,
+                    addr: server.addr,
+                    limit: limits.client_run,
+                };
+                client::run(&cx, binary, rpcs, reporter).await;
+            }
+        }
+    }
+
+    if let Some(status) = server.exited() {
+        reporter.record(
+            "the server keeps running through the checks",
+            Err(Failure::new(
+                "the server still running",
+                format!("it exited ({status}); its last output:\n{}", server.log.text()),
+                "A panic in main or in a task that owns the server stops it: the output above says where.",
+            )),
+        );
+    }
+    server.stop().await;
+}

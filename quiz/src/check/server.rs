@@ -1,0 +1,184 @@
+//! Starting the learner's server binary on a free loopback port, and making sure it is stopped
+//! on every path out of the check.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// How many of the server's last output lines a report shows.
+const KEPT_LINES: usize = 20;
+
+/// The server's last lines of output (stdout and stderr, interleaved as they arrived).
+#[derive(Debug, Clone, Default)]
+pub struct OutputLog(Arc<Mutex<VecDeque<String>>>);
+
+impl OutputLog {
+    fn push(&self, line: String) {
+        let mut lines = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if lines.len() == KEPT_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    /// The lines kept, or a note that there were none.
+    pub fn text(&self) -> String {
+        let lines = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if lines.is_empty() {
+            "(the server printed nothing)".to_string()
+        } else {
+            lines.iter().cloned().collect::<Vec<_>>().join("\n")
+        }
+    }
+}
+
+/// The learner's server, running. Dropping it kills the process.
+#[derive(Debug)]
+pub struct RunningServer {
+    child: Child,
+    pub addr: SocketAddr,
+    pub log: OutputLog,
+}
+
+/// Why a server did not get as far as listening.
+#[derive(Debug)]
+pub enum StartFailure {
+    /// The binary could not be run at all.
+    Spawn(std::io::Error),
+    /// It exited (or crashed) before saying it listens.
+    Exited { status: ExitStatus, log: OutputLog },
+    /// It did not say `listening on ADDR` within the time limit, and was killed.
+    Silent { limit: Duration, log: OutputLog },
+    /// It said it listens, but not on an address that can be read.
+    BadAddress { line: String, log: OutputLog },
+}
+
+/// The address of a `... listening on 127.0.0.1:PORT` line.
+pub fn listening_address(line: &str) -> Option<Result<SocketAddr, String>> {
+    let (_, after) = line.split_once("listening on")?;
+    let word = after.split_whitespace().next().unwrap_or_default();
+    let word = word
+        .trim_start_matches("http://")
+        .trim_end_matches(['.', ',', '/']);
+    Some(word.parse().map_err(|_| line.to_string()))
+}
+
+fn forward<R: AsyncRead + Unpin + Send + 'static>(
+    stream: R,
+    log: OutputLog,
+    addresses: Option<mpsc::UnboundedSender<String>>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(addresses) = &addresses
+                && line.contains("listening on")
+            {
+                let _ = addresses.send(line.clone());
+            }
+            log.push(line);
+        }
+    });
+}
+
+/// Starts `binary --addr 127.0.0.1:0` and waits up to `limit` for its `listening on` line.
+pub async fn start(binary: &Path, limit: Duration) -> Result<RunningServer, StartFailure> {
+    let mut child = Command::new(binary)
+        .args(["--addr", "127.0.0.1:0"])
+        .env_remove("SHORTENER_ADDR")
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(StartFailure::Spawn)?;
+    let log = OutputLog::default();
+    let (addresses, mut listening) = mpsc::unbounded_channel();
+    if let Some(stdout) = child.stdout.take() {
+        forward(stdout, log.clone(), Some(addresses));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        forward(stderr, log.clone(), None);
+    }
+
+    let deadline = tokio::time::sleep(limit);
+    tokio::pin!(deadline);
+    let mut stdout_open = true;
+    loop {
+        tokio::select! {
+            line = listening.recv(), if stdout_open => match line {
+                // stdout closed without the line: wait for the exit or the deadline.
+                None => stdout_open = false,
+                Some(line) => match listening_address(&line) {
+                    Some(Ok(addr)) => return Ok(RunningServer { child, addr, log }),
+                    Some(Err(line)) => {
+                        kill(&mut child).await;
+                        return Err(StartFailure::BadAddress { line, log });
+                    }
+                    None => {}
+                },
+            },
+            status = child.wait() => {
+                // Let the last lines of output arrive before reporting them.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return match status {
+                    Ok(status) => Err(StartFailure::Exited { status, log }),
+                    Err(error) => Err(StartFailure::Spawn(error)),
+                };
+            }
+            () = &mut deadline => {
+                kill(&mut child).await;
+                return Err(StartFailure::Silent { limit, log });
+            }
+        }
+    }
+}
+
+async fn kill(child: &mut Child) {
+    let _ = child.start_kill();
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+}
+
+impl RunningServer {
+    /// Whether the server has exited (crashed) since it started, and how.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Stops the server and waits for it to go.
+    pub async fn stop(mut self) {
+        kill(&mut self.child).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listening_line_gives_the_address() {
+        let addr = listening_address("LinkService listening on 127.0.0.1:40123")
+            .expect("a listening line")
+            .expect("an address");
+        assert_eq!(addr.port(), 40123);
+        assert!(listening_address("starting up").is_none());
+        assert!(matches!(
+            listening_address("listening on port five"),
+            Some(Err(_))
+        ));
+    }
+}

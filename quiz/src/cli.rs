@@ -1,0 +1,414 @@
+//! The `cargo quiz` command line: arguments, and one function per command.
+//!
+//! Exit codes: 0 success, 1 a check or quiz failed, 2 bad input (unknown lesson, malformed
+//! question file, no terminal for an interactive quiz, no such crate).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::BadInput;
+use crate::check::{self, Limits, Reporter, Target, Todos};
+use crate::manifest::{Course, Lesson, Side};
+use crate::progress::ProgressFile;
+use crate::questions::Quiz;
+use crate::style::Style;
+use crate::take::{self, Ending};
+
+/// The course's companion: the course map, each lesson's quiz, and checks of your code.
+///
+/// Run with no command for the course map.
+#[derive(Debug, Parser)]
+#[command(name = "cargo quiz", bin_name = "cargo quiz", version)]
+pub struct Cli {
+    /// The course's top folder (found from the current folder upwards by default).
+    #[arg(long, env = "QUIZ_COURSE_ROOT", hide = true, global = true)]
+    root: Option<PathBuf>,
+    /// Where progress is kept (`.quiz-progress.toml` at the course's top by default).
+    #[arg(long, env = "QUIZ_PROGRESS_FILE", hide = true, global = true)]
+    progress_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Take a lesson's quiz: one question at a time, with an explanation after each answer.
+    Take {
+        /// The lesson number, such as 07.
+        lesson: String,
+        /// Answer every question at once, in order, without prompts: `b,a,d,...`.
+        #[arg(long, value_name = "LETTERS")]
+        answers: Option<String>,
+    },
+    /// Check a lesson's code: it builds, passes the lesson's tests, and (for servers and
+    /// clients) behaves as the lesson asks over gRPC.
+    Check {
+        /// The lesson number, such as 07.
+        lesson: String,
+        /// Check the crate in this folder instead of lessons/NN-slug.
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+    },
+    /// Show how your crate differs from the lesson's solution.
+    Diff {
+        /// The lesson number, such as 07.
+        lesson: String,
+    },
+    /// A hint for the lesson, and where its TODOs are.
+    Hint {
+        /// The lesson number, such as 07.
+        lesson: String,
+    },
+    /// Put the lesson's starter code back, throwing away your changes (asks first).
+    Reset {
+        /// The lesson number, such as 07.
+        lesson: String,
+        /// Don't ask: for scripts.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// What a command found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Passed,
+    Failed,
+}
+
+/// Parses the command line, runs the command and says how it went.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(Verdict::Passed) => ExitCode::SUCCESS,
+        Ok(Verdict::Failed) => ExitCode::from(1),
+        Err(error) => {
+            let style = Style::for_stdout();
+            match error.downcast_ref::<BadInput>() {
+                Some(bad) => eprintln!("{} {bad}", style.red("error:")),
+                None => eprintln!("{} {error:#}", style.red("error:")),
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn find_course(cli: &Cli) -> anyhow::Result<Course> {
+    let root = match &cli.root {
+        Some(root) => root.clone(),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|dir| Course::find_root(&dir))
+            .or_else(|| Course::find_root(Path::new(env!("CARGO_MANIFEST_DIR"))))
+            .ok_or_else(|| {
+                BadInput("cannot find course.toml here or in any folder above".to_string())
+            })?,
+    };
+    Course::load(&root).map_err(|error| BadInput(format!("{error:#}")).into())
+}
+
+fn ready_lesson<'a>(course: &'a Course, number: &str) -> Result<&'a Lesson, BadInput> {
+    let lesson = course
+        .lesson(number)
+        .map_err(|error| BadInput(format!("{error:#}")))?;
+    if !lesson.ready {
+        return Err(BadInput(format!(
+            "lesson {} ({}) is not written yet",
+            lesson.number, lesson.title
+        )));
+    }
+    Ok(lesson)
+}
+
+fn load_quiz(course: &Course, lesson: &Lesson) -> Result<Quiz, BadInput> {
+    Quiz::load(&course.quiz_file(lesson))
+        .map_err(|error| BadInput(format!("malformed question file: {error}")))
+}
+
+fn progress_path(cli: &Cli, course: &Course) -> PathBuf {
+    cli.progress_file
+        .clone()
+        .unwrap_or_else(|| ProgressFile::path_in(course.root()))
+}
+
+fn run(cli: Cli) -> anyhow::Result<Verdict> {
+    let course = find_course(&cli)?;
+    let style = Style::for_stdout();
+    let progress = progress_path(&cli, &course);
+    match &cli.command {
+        None => {
+            let file = ProgressFile::open(&progress);
+            print!("{}", crate::map::render(&course, &file.progress, style));
+            Ok(Verdict::Passed)
+        }
+        Some(Command::Take { lesson, answers }) => {
+            take(&course, lesson, answers.as_deref(), &progress, style)
+        }
+        Some(Command::Check { lesson, path }) => {
+            check(&course, lesson, path.as_deref(), &progress, style)
+        }
+        Some(Command::Diff { lesson }) => diff(&course, lesson, style),
+        Some(Command::Hint { lesson }) => hint(&course, lesson, style),
+        Some(Command::Reset { lesson, yes }) => reset(&course, lesson, *yes, &progress, style),
+    }
+}
+
+fn take(
+    course: &Course,
+    number: &str,
+    answers: Option<&str>,
+    progress: &Path,
+    style: Style,
+) -> anyhow::Result<Verdict> {
+    let lesson = ready_lesson(course, number)?;
+    let quiz = load_quiz(course, lesson)?;
+    let stdout = std::io::stdout();
+    let title = style.bold(&format!("Quiz: lesson {lesson}"));
+    let score = match answers {
+        Some(answers) => {
+            let answers = take::parse_answers(answers, &quiz)?;
+            println!("{title}");
+            take::with_answers(&quiz, &answers, stdout.lock(), style)?
+        }
+        None => {
+            if !std::io::stdin().is_terminal() {
+                return Err(BadInput(format!(
+                    "`cargo quiz take {}` asks its questions on a terminal, but stdin is not a \
+                     terminal; in a script, give every answer with --answers (e.g. --answers {})",
+                    lesson.number,
+                    vec!["a"; quiz.questions.len()].join(",")
+                ))
+                .into());
+            }
+            println!("{title}");
+            match take::interactive(&quiz, std::io::stdin().lock(), stdout.lock(), style)? {
+                Ending::Finished(score) => score,
+                Ending::Stopped => return Ok(Verdict::Failed),
+            }
+        }
+    };
+    let mut file = ProgressFile::open(progress);
+    file.update(&lesson.number, |p| {
+        p.quiz |= score.passed();
+        let better = p
+            .best_score
+            .as_deref()
+            .and_then(|best| best.split('/').next())
+            .and_then(|right| right.parse::<usize>().ok())
+            .is_none_or(|best| score.right > best);
+        if better {
+            p.best_score = Some(score.to_string());
+        }
+    });
+    file.save()?;
+    if score.passed() {
+        let next = if file.lesson(&lesson.number).check {
+            "Lesson done: run `cargo quiz` for the next one.".to_string()
+        } else {
+            format!(
+                "Now make `cargo quiz check {}` pass to finish the lesson.",
+                lesson.number
+            )
+        };
+        println!("{next}");
+        Ok(Verdict::Passed)
+    } else {
+        Ok(Verdict::Failed)
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn check(
+    course: &Course,
+    number: &str,
+    path: Option<&Path>,
+    progress: &Path,
+    style: Style,
+) -> anyhow::Result<Verdict> {
+    let lesson = ready_lesson(course, number)?;
+    let own = course.crate_dir(lesson, Side::Lesson);
+    let dir = path.map_or_else(|| own.clone(), Path::to_path_buf);
+    if !dir.is_dir() {
+        return Err(BadInput(format!("there is no lesson crate at {}", dir.display())).into());
+    }
+    let target = Target::from_dir(&dir)?;
+    println!(
+        "{}",
+        style.bold(&format!("Checking lesson {} in {}", lesson, dir.display()))
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut reporter = Reporter::new(Box::new(std::io::stdout()), style);
+    runtime.block_on(check::run(
+        course.root(),
+        lesson,
+        &target,
+        Limits::default(),
+        &mut reporter,
+    ))?;
+    let passed = reporter.passed();
+    let total = reporter.checks.len();
+    println!();
+    if passed {
+        println!(
+            "{} all {total} checks passed.",
+            style.green("Code check passed:")
+        );
+    } else {
+        println!(
+            "{} {} of {total} checks failed.",
+            style.red("Code check failed:"),
+            reporter.failed_count()
+        );
+    }
+    if same_dir(&dir, &own) {
+        let mut file = ProgressFile::open(progress);
+        file.update(&lesson.number, |p| p.check = passed);
+        file.save()?;
+        if passed && !file.lesson(&lesson.number).quiz {
+            println!("Now take the quiz: cargo quiz take {}", lesson.number);
+        } else if !passed {
+            println!("Stuck? cargo quiz hint {}", lesson.number);
+        }
+    }
+    Ok(if passed {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    })
+}
+
+fn lesson_dirs(course: &Course, lesson: &Lesson) -> Result<(PathBuf, PathBuf), BadInput> {
+    let mine = course.crate_dir(lesson, Side::Lesson);
+    let solution = course.crate_dir(lesson, Side::Solution);
+    for dir in [&mine, &solution] {
+        if !dir.is_dir() {
+            return Err(BadInput(format!("there is no crate at {}", dir.display())));
+        }
+    }
+    Ok((mine, solution))
+}
+
+fn diff(course: &Course, number: &str, style: Style) -> anyhow::Result<Verdict> {
+    let lesson = ready_lesson(course, number)?;
+    let (mine, solution) = lesson_dirs(course, lesson)?;
+    match crate::diff::render(&mine, &solution, style) {
+        Some(shown) => {
+            println!(
+                "{}",
+                style.dim(&format!(
+                    "- lines: yours ({}), + lines: the solution ({})",
+                    mine.display(),
+                    solution.display()
+                ))
+            );
+            print!("{shown}");
+        }
+        None => println!("Your crate is the same as the solution."),
+    }
+    Ok(Verdict::Passed)
+}
+
+fn hint(course: &Course, number: &str, style: Style) -> anyhow::Result<Verdict> {
+    let lesson = ready_lesson(course, number)?;
+    let quiz = load_quiz(course, lesson)?;
+    println!(
+        "{} {}",
+        style.bold(&format!("Hint for lesson {}:", lesson.number)),
+        quiz.hint.trim()
+    );
+    let todos = Todos::find(&course.crate_dir(lesson, Side::Lesson));
+    let where_ = todos.hint(None);
+    if !where_.is_empty() {
+        println!("\n{where_}");
+    }
+    println!(
+        "\nThe lesson text: lessons/{}/README.md; compare with the solution: cargo quiz diff {}",
+        lesson.dir_name(),
+        lesson.number
+    );
+    Ok(Verdict::Passed)
+}
+
+fn git(root: &Path, args: &[&str]) -> anyhow::Result<std::process::Output> {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .output()
+        .context("cannot run git (reset restores the starter from the repository's history)")
+}
+
+fn reset(
+    course: &Course,
+    number: &str,
+    yes: bool,
+    progress: &Path,
+    style: Style,
+) -> anyhow::Result<Verdict> {
+    let lesson = ready_lesson(course, number)?;
+    let folder = format!("lessons/{}", lesson.dir_name());
+    if !course.root().join(&folder).is_dir() {
+        return Err(BadInput(format!("there is no lesson crate at {folder}")).into());
+    }
+    let tracked = git(
+        course.root(),
+        &["ls-files", "--error-unmatch", "--", &folder],
+    )?;
+    if !tracked.status.success() {
+        return Err(BadInput(format!(
+            "cannot reset {folder}: it is not in the repository's git history to restore from"
+        ))
+        .into());
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(BadInput(format!(
+                "`cargo quiz reset {}` asks before throwing away your work, and stdin is not a \
+                 terminal; pass --yes to reset without asking",
+                lesson.number
+            ))
+            .into());
+        }
+        print!(
+            "This puts back the starter of {folder} and deletes your changes there. Continue? [y/N] "
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            println!("Nothing changed.");
+            return Ok(Verdict::Failed);
+        }
+    }
+    for args in [
+        &["checkout", "HEAD", "--", folder.as_str()][..],
+        &["clean", "-fdq", "--", folder.as_str()][..],
+    ] {
+        let output = git(course.root(), args)?;
+        if !output.status.success() {
+            anyhow::bail!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+    }
+    let mut file = ProgressFile::open(progress);
+    file.update(&lesson.number, |p| p.check = false);
+    file.save()?;
+    println!("{} {folder} is the starter again.", style.green("Reset:"));
+    Ok(Verdict::Passed)
+}

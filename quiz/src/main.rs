@@ -1,0 +1,5 @@
+//! `cargo quiz`: see `quiz::cli`.
+
+fn main() -> std::process::ExitCode {
+    quiz::cli::main()
+}

@@ -1,0 +1,230 @@
+//! `cargo quiz` from the outside: exit codes, messages and the progress file, on a small course
+//! in a temporary folder.
+
+mod support;
+
+use std::io::Cursor;
+use std::path::Path;
+
+use quiz::questions::Quiz;
+use quiz::style::Style;
+use quiz::take::{self, Ending};
+use support::{FAILING, QUIZ, RIGHT, TempCourse};
+
+#[test]
+fn passing_a_quiz_with_answers_records_it() {
+    let course = TempCourse::new("pass");
+    let run = course.quiz(&["take", "01", "--answers", RIGHT]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("Quiz passed: 6/6"), "{run:?}");
+    assert!(
+        run.stdout.contains("pass mark is 5 of 6"),
+        "the threshold is shown: {run:?}"
+    );
+    let progress = course.progress();
+    assert!(progress.contains("quiz = true"), "{progress}");
+    assert!(progress.contains("best_score = \"6/6\""), "{progress}");
+
+    let map = course.quiz(&[]);
+    assert_eq!(map.code, Some(0), "{map:?}");
+    assert!(map.stdout.contains("01  Basics"), "{}", map.stdout);
+    assert!(
+        map.stdout.contains("0 of 2 lessons done"),
+        "the check is not passed yet: {}",
+        map.stdout
+    );
+    assert!(map.stdout.contains("Next: lesson 01"), "{}", map.stdout);
+    assert!(map.stdout.contains("(coming soon)"), "{}", map.stdout);
+    assert!(
+        !map.stdout.contains('\x1b'),
+        "no colours with NO_COLOR or off a terminal"
+    );
+}
+
+#[test]
+fn failing_a_quiz_records_nothing_and_exits_1() {
+    let course = TempCourse::new("fail");
+    let run = course.quiz(&["take", "1", "--answers", FAILING]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stdout.contains("Not passed yet: 3/6"), "{run:?}");
+    assert!(
+        run.stdout.contains("Because c."),
+        "wrong answers are explained: {run:?}"
+    );
+    assert!(
+        !course.progress().contains("quiz = true"),
+        "{}",
+        course.progress()
+    );
+}
+
+#[test]
+fn a_damaged_progress_file_is_reported_and_replaced() {
+    let course = TempCourse::new("damaged");
+    std::fs::write(course.progress_file(), "[lessons.01\nquiz = maybe").expect("write");
+    let run = course.quiz(&["take", "01", "--answers", RIGHT]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("damaged"), "{run:?}");
+    assert!(
+        course.progress().contains("quiz = true"),
+        "{}",
+        course.progress()
+    );
+    let map = course.quiz(&[]);
+    assert_eq!(map.code, Some(0), "{map:?}");
+    assert!(
+        !map.stderr.contains("damaged"),
+        "the file was replaced: {map:?}"
+    );
+}
+
+#[test]
+fn bad_input_is_explained_with_exit_code_2() {
+    let course = TempCourse::new("bad-input");
+    let cases: [(&[&str], &str); 8] = [
+        (&["take", "42", "--answers", "a"], "no lesson 42"),
+        (&["take", "seven"], "not a lesson number"),
+        (&["take", "03"], "not written yet"),
+        (&["take", "01"], "not a terminal"),
+        (&["take", "01", "--answers", "a,b"], "has 2 answers"),
+        (&["take", "01", "--answers", "b,a,c,b,a,z"], "answer 6"),
+        (&["check", "02"], "no lesson crate"),
+        (&["check", "01", "--path", "nowhere"], "no lesson crate"),
+    ];
+    for (args, message) in cases {
+        let run = course.quiz(args);
+        assert_eq!(run.code, Some(2), "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains(message),
+            "{args:?} should say {message:?}: {run:?}"
+        );
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {run:?}");
+    }
+    let run = course.quiz(&["take", "02", "--answers", "a"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("02.toml"),
+        "a missing quiz file is named: {run:?}"
+    );
+}
+
+#[test]
+fn a_malformed_question_file_is_named_with_its_line() {
+    let course = TempCourse::new("malformed");
+    course.write(
+        "quiz/lessons/01.toml",
+        &QUIZ.replacen("answer = \"a\"", "answer = \"e\"", 1),
+    );
+    let run = course.quiz(&["take", "01", "--answers", RIGHT]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("01.toml:14:"), "file and line: {run:?}");
+
+    course.write(
+        "quiz/lessons/01.toml",
+        &QUIZ.replacen("choices = [", "choices = ", 1),
+    );
+    let run = course.quiz(&["hint", "01"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("01.toml:6:"), "file and line: {run:?}");
+}
+
+#[test]
+fn hint_shows_the_lessons_hint() {
+    let course = TempCourse::new("hint");
+    let run = course.quiz(&["hint", "01"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains("Read the lesson again, slowly."),
+        "{run:?}"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=quiz",
+            "-c",
+            "user.email=quiz@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn reset_restores_the_starter_after_a_yes() {
+    let course = TempCourse::new("reset");
+    course.write("lessons/01-basics/src/lib.rs", "// TODO: your code here\n");
+    git(course.path(), &["init", "-q"]);
+    git(course.path(), &["add", "."]);
+    git(course.path(), &["commit", "-q", "-m", "starter"]);
+    course.write("lessons/01-basics/src/lib.rs", "pub fn mine() {}\n");
+    course.write("lessons/01-basics/src/extra.rs", "pub fn extra() {}\n");
+
+    let run = course.quiz(&["reset", "01"]);
+    assert_eq!(
+        run.code,
+        Some(2),
+        "without a terminal it needs --yes: {run:?}"
+    );
+    assert!(run.stderr.contains("--yes"), "{run:?}");
+
+    let run = course.quiz(&["reset", "01", "--yes"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let lib = std::fs::read_to_string(course.path().join("lessons/01-basics/src/lib.rs"))
+        .expect("lib.rs");
+    assert_eq!(lib, "// TODO: your code here\n");
+    assert!(
+        !course
+            .path()
+            .join("lessons/01-basics/src/extra.rs")
+            .exists(),
+        "new files go too"
+    );
+}
+
+#[test]
+fn an_interactive_quiz_asks_again_explains_and_scores() {
+    let quiz = Quiz::parse(QUIZ, Path::new("01.toml")).expect("the sample quiz");
+    // A wrong letter is asked again; answers may be upper case and padded.
+    let input = Cursor::new("z\nb\n A\nc\nb\na\nb\n");
+    let mut out = Vec::new();
+    let ending = take::interactive(&quiz, input, &mut out, Style::plain()).expect("the quiz runs");
+    let shown = String::from_utf8(out).expect("UTF-8");
+    let Ending::Finished(score) = ending else {
+        panic!("the quiz should finish: {shown}");
+    };
+    assert_eq!((score.right, score.total), (5, 6), "{shown}");
+    assert!(score.passed(), "5 of 6 passes");
+    assert!(
+        shown.contains("[1/6] Which of these is a question?"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Please type one letter from a to c"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Not quite. The answer is c) third"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Because b."),
+        "explanations follow answers: {shown}"
+    );
+
+    let mut out = Vec::new();
+    let stopped =
+        take::interactive(&quiz, Cursor::new("b\nq\n"), &mut out, Style::plain()).expect("runs");
+    assert_eq!(stopped, Ending::Stopped);
+
+    let ended = take::interactive(&quiz, Cursor::new("b\n"), Vec::new(), Style::plain());
+    let error = ended.expect_err("input that ends early is bad input");
+    assert!(error.downcast_ref::<quiz::BadInput>().is_some(), "{error}");
+}
