@@ -16,7 +16,8 @@ use crate::pb::{
 pub type Client = LinkServiceClient<Channel>;
 
 /// Connects to the server at `addr` (`host:port`, or a full `http://` URL). Every call made
-/// through the returned client fails with `DEADLINE_EXCEEDED` if it takes longer than `timeout`.
+/// through the returned client gives up with `CANCELLED` ("Timeout expired") if the server has
+/// not started to answer within `timeout`.
 pub async fn connect(addr: &str, timeout: Duration) -> Result<Client, tonic::transport::Error> {
     let url = if addr.contains("://") {
         addr.to_string()

@@ -189,8 +189,8 @@ impl LinkService for LinkServer {
         let mut stream = request.into_inner();
 
         // Read the whole stream before storing anything. `message()` gives `Ok(None)` at the
-        // end of the stream and `Err` if the client cancelled: the `?` turns a cancel into an
-        // error for the whole call, so a half-sent batch stores nothing.
+        // end of the stream and `Err` if it broke (the connection dropped mid-batch): the `?`
+        // ends the call with that error, so a half-sent batch stores nothing.
         let mut urls = Vec::new();
         while let Some(request) = stream.message().await? {
             urls.push(request.url);

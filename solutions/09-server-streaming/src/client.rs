@@ -1,0 +1,87 @@
+//! What the client binary does, one function per command. Each prints what it got back.
+
+use std::time::Duration;
+
+use tonic::Status;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::pb::link_service_client::LinkServiceClient;
+use crate::pb::{CreateLinkRequest, DeleteLinkRequest, GetLinkRequest, Link, ListLinksRequest};
+
+/// The generated client, over a tonic `Channel` (one HTTP/2 connection).
+pub type Client = LinkServiceClient<Channel>;
+
+/// Connects to the server at `addr` (`host:port`, or a full `http://` URL). Every call made
+/// through the returned client gives up with `CANCELLED` ("Timeout expired") if the server has
+/// not started to answer within `timeout`.
+pub async fn connect(addr: &str, timeout: Duration) -> Result<Client, tonic::transport::Error> {
+    let url = if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    };
+    let channel = Endpoint::from_shared(url)?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .connect()
+        .await?;
+    Ok(LinkServiceClient::new(channel))
+}
+
+/// One line about a link, as `get` and `list` print it.
+pub fn describe(link: &Link) -> String {
+    format!(
+        "{} -> {} (id {}, {} clicks)",
+        link.short_code, link.url, link.id, link.clicks
+    )
+}
+
+pub async fn create(client: &mut Client, url: String) -> Result<Link, Status> {
+    let response = client.create_link(CreateLinkRequest { url }).await?;
+    let link = response.into_inner().link.unwrap_or_default();
+    println!("created {} -> {}", link.short_code, link.url);
+    Ok(link)
+}
+
+pub async fn get(client: &mut Client, short_code: String) -> Result<Link, Status> {
+    let response = client.get_link(GetLinkRequest { short_code }).await?;
+    let link = response.into_inner().link.unwrap_or_default();
+    println!("{}", describe(&link));
+    Ok(link)
+}
+
+pub async fn delete(client: &mut Client, short_code: String) -> Result<(), Status> {
+    client
+        .delete_link(DeleteLinkRequest {
+            short_code: short_code.clone(),
+        })
+        .await?;
+    println!("deleted {short_code}");
+    Ok(())
+}
+
+/// Prints every link as the server streams it, and returns how many there were.
+pub async fn list(client: &mut Client) -> Result<usize, Status> {
+    let mut stream = client.list_links(ListLinksRequest {}).await?.into_inner();
+    let mut count = 0;
+    // `message()` gives `Ok(None)` when the server ends the stream.
+    while let Some(link) = stream.message().await? {
+        println!("{}", describe(&link));
+        count += 1;
+    }
+    println!("{count} links");
+    Ok(count)
+}
+
+/// The lesson's flow: create three links, then list every link the server has.
+pub async fn demo(client: &mut Client) -> Result<(), Status> {
+    let urls = [
+        "https://example.com/article-one",
+        "https://example.com/article-two",
+        "https://example.com/article-three",
+    ];
+    for url in urls {
+        create(client, url.to_string()).await?;
+    }
+    list(client).await.map(drop)
+}
