@@ -1,0 +1,28 @@
+//! The link shortener: a gRPC service that turns long URLs into six-character short codes.
+//!
+//! The service lives here, in the library, so that the server binary stays a few lines long and
+//! tests can start the real service on a free port of their own.
+
+/// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
+pub mod pb {
+    tonic::include_proto!("shortener");
+}
+
+mod server;
+
+pub use server::{LinkServer, short_code};
+
+use pb::link_service_server::LinkServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Where the server listens, and the client connects, unless told otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
+
+/// Serves `LinkService` on `listener` until the returned future is dropped.
+pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
+    tonic::transport::Server::builder()
+        .add_service(LinkServiceServer::new(LinkServer::default()))
+        .serve_with_incoming(TcpListenerStream::new(listener))
+        .await
+}

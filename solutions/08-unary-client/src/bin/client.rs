@@ -1,0 +1,65 @@
+//! The shortener's command-line client.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use solution_08::{DEFAULT_ADDR, client};
+use tonic::Status;
+
+/// Talks to the link shortener over gRPC.
+#[derive(Debug, Parser)]
+struct Cli {
+    /// The server's address.
+    #[arg(long, env = "SHORTENER_ADDR", default_value = DEFAULT_ADDR)]
+    addr: String,
+    /// Seconds to wait for the connection, and for each call, before giving up.
+    #[arg(long, default_value_t = 5)]
+    timeout: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Shorten a URL.
+    Create { url: String },
+    /// Show the link behind a short code.
+    Get { short_code: String },
+    /// Delete a link.
+    Delete { short_code: String },
+    /// Run the lesson's flow: create a link, get it, delete it, then get it again.
+    Demo,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(cli.timeout);
+    let mut client = client::connect(&cli.addr, timeout)
+        .await
+        .with_context(|| format!("cannot connect to the server at {}", cli.addr))?;
+
+    match cli.command {
+        Command::Create { url } => client::create(&mut client, url).await.map(drop),
+        Command::Get { short_code } => client::get(&mut client, short_code).await.map(drop),
+        Command::Delete { short_code } => client::delete(&mut client, short_code).await,
+        Command::Demo => client::demo(&mut client).await,
+    }
+    .map_err(by_code)
+}
+
+/// A failed call, shown by its status code (the part a program should act on) and message.
+fn by_code(status: Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+}
