@@ -1,11 +1,11 @@
 //! Turns the `.proto` files in `proto/` into Rust before the crate compiles. No `protoc` is needed:
-//! TODO(lesson 05): nothing to write here: this build.rs compiles three files now, not one.
+//! NEW(lesson 05): nothing to write here: this build.rs compiles three files now, not one.
 //! protox parses the file in Rust, and tonic-prost-build writes the messages, the server
 //! trait and the client into OUT_DIR, where `tonic::include_proto!` finds them.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut compiler = protox::Compiler::new(["proto"])?;
-    // TODO(lesson 05): nothing to write: three files, three packages, three files in OUT_DIR.
+    // NEW(lesson 05): nothing to write: three files, three packages, three files in OUT_DIR.
     compiler.open_files(["link_v1.proto", "link_v2.proto", "link_broken.proto"])?;
 
     // Cargo reruns this script only when a file named here changes, so name every

@@ -1,5 +1,5 @@
 //! Turns `proto/link.proto` into Rust before the crate compiles. No `protoc` is needed:
-//! TODO(lesson 06): nothing to write here: back to one file, proto/link.proto.
+//! NEW(lesson 06): nothing to write here: back to one file, proto/link.proto.
 //! protox parses the file in Rust, and tonic-prost-build writes the messages, the server
 //! trait and the client into OUT_DIR, where `tonic::include_proto!` finds them.
 

@@ -16,20 +16,6 @@ fn compared(relative: &Path) -> bool {
     )
 }
 
-/// A file's text as compared: crate names made equal, and the one-line crate `description`
-/// of `Cargo.toml` left out (it says which side the crate is).
-fn comparable(relative: &Path, text: &str) -> String {
-    let text = normalize::crate_names(text);
-    if relative == Path::new("Cargo.toml") {
-        text.lines()
-            .filter(|line| !line.starts_with("description ="))
-            .map(|line| format!("{line}\n"))
-            .collect()
-    } else {
-        text
-    }
-}
-
 /// The diff of `mine` against `solution`, only for files that differ (after crate names are made
 /// equal), or `None` when they are the same.
 pub fn render(mine: &Path, solution: &Path, style: Style) -> Option<String> {
@@ -70,8 +56,8 @@ pub fn render(mine: &Path, solution: &Path, style: Style) -> Option<String> {
             );
             continue;
         };
-        let old = comparable(&relative, &old);
-        let new = comparable(&relative, &new);
+        let old = normalize::for_comparison(&relative, &old);
+        let new = normalize::for_comparison(&relative, &new);
         if old == new {
             continue;
         }

@@ -43,22 +43,9 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// What a file holds for comparison: crate names made equal, and in `Cargo.toml` the one-line
-/// `description`, which says which lesson the crate is.
-fn comparable(relative: &Path, text: &str) -> String {
-    let text = normalize::crate_names(text);
-    if relative == Path::new("Cargo.toml") {
-        text.lines()
-            .filter(|line| !line.starts_with("description ="))
-            .map(|line| format!("{line}\n"))
-            .collect()
-    } else {
-        text
-    }
-}
-
 /// The places where `starter` differs from `previous` (the solution of the lesson before)
-/// without a `TODO` on a changed line or on a line right next to the change. Each finding names
+/// without a `TODO` (work for the learner) or a `NEW(lesson` (a given change) on a changed line
+/// or on a line right next to the change. Each finding names
 /// the file and the starter's line.
 pub fn untracked_changes(previous: &Path, starter: &Path) -> Vec<String> {
     let mut findings = Vec::new();
@@ -73,10 +60,14 @@ pub fn untracked_changes(previous: &Path, starter: &Path) -> Vec<String> {
             findings.push(format!("{}: not valid UTF-8", relative.display()));
             continue;
         };
-        let old = comparable(&relative, &old);
-        let new = comparable(&relative, &new);
+        let old = normalize::for_comparison(&relative, &old);
+        let new = normalize::for_comparison(&relative, &new);
         let new_lines: Vec<&str> = new.lines().collect();
-        let has_todo = |index: usize| new_lines.get(index).is_some_and(|l| l.contains("TODO"));
+        let has_todo = |index: usize| {
+            new_lines
+                .get(index)
+                .is_some_and(|l| l.contains("TODO") || l.contains("NEW(lesson"))
+        };
         let diff = TextDiff::from_lines(&old, &new);
         for op in diff.ops() {
             let range = match *op {

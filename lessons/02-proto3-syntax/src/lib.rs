@@ -4,7 +4,7 @@
 // write `example_link` and `describe` below (steps 5 and 6).
 
 /// The code that `build.rs` generated from `proto/link.proto`.
-// TODO(lesson 02): nothing to write: build.rs writes the Rust for `package shortener;` into
+// NEW(lesson 02): nothing to write: build.rs writes the Rust for `package shortener;` into
 // OUT_DIR, and this includes it. Lesson 03 explains both.
 pub mod pb {
     tonic::include_proto!("shortener");

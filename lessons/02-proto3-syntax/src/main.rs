@@ -1,5 +1,5 @@
 //! Builds a link that uses every kind of proto3 field, and prints it.
-// TODO(lesson 02): nothing to write in this file: it prints the link that src/lib.rs builds.
+// NEW(lesson 02): nothing to write in this file: it prints the link that src/lib.rs builds.
 
 use prost::Message;
 // TODO(lesson 02): `encoded_len` below is a method of the `prost::Message` trait.

@@ -7,7 +7,7 @@
 // below use what the service in proto/link.proto generates.
 
 /// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
-// TODO(lesson 03): nothing to change here: step 4 of the lesson explains `include_proto!`.
+// NEW(lesson 03): nothing to change here: step 4 of the lesson explains `include_proto!`.
 pub mod pb {
     tonic::include_proto!("shortener");
 }

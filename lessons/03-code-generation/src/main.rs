@@ -1,5 +1,5 @@
 //! Prints what `build.rs` generated from `proto/link.proto`, used from ordinary Rust.
-// TODO(lesson 03): nothing to write in this file: it prints what src/lib.rs returns.
+// NEW(lesson 03): nothing to write in this file: it prints what src/lib.rs returns.
 
 use lesson_03::pb::Link;
 use lesson_03::{create_link_request, get_link_response, service_name};

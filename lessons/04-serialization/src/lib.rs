@@ -41,7 +41,7 @@ pub fn decode_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     todo!("decode_varint: read a varint from {bytes:02x?}")
 }
 
-// TODO(lesson 04): WireType is given: decode_key, below, returns one.
+// NEW(lesson 04): WireType is given: decode_key, below, returns one.
 /// How the bytes after a key are laid out: the 3 low bits of the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WireType {

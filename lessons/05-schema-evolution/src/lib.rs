@@ -1,8 +1,8 @@
 //! Lesson 05: two versions of `Link` that read each other's bytes, and two edits that break
 //! them. Each version is its own proto package, so each becomes its own Rust module.
-//! TODO(lesson 05): the modules are given; write proto/link_v2.proto, then the functions.
+//! NEW(lesson 05): the modules are given; write proto/link_v2.proto, then the functions.
 
-// TODO(lesson 05): given: v1 is the Link you know.
+// NEW(lesson 05): given: v1 is the Link you know.
 /// Version 1, from `proto/link_v1.proto`: the `Link` of lessons 03 and 04.
 pub mod v1 {
     tonic::include_proto!("shortener.v1");
@@ -14,7 +14,7 @@ pub mod v2 {
     tonic::include_proto!("shortener.v2");
 }
 
-// TODO(lesson 05): given: read proto/link_broken.proto (README, step 4).
+// NEW(lesson 05): given: read proto/link_broken.proto (README, step 4).
 /// Edits that break v1 bytes, from `proto/link_broken.proto`.
 pub mod broken {
     tonic::include_proto!("shortener.broken");
@@ -23,7 +23,7 @@ pub mod broken {
 use prost::DecodeError;
 // TODO(lesson 05): decoding needs the prost::Message trait in scope.
 
-// TODO(lesson 05): describe_v1 is given; the functions after it are yours.
+// NEW(lesson 05): describe_v1 is given; the functions after it are yours.
 /// What a v1 program sees in a link.
 pub fn describe_v1(link: &v1::Link) -> String {
     format!(

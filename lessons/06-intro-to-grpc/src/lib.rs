@@ -2,7 +2,7 @@
 //!
 //! The service lives here, in the library, so that the server binary stays a few lines long and
 //! tests can start the real service on a free port of their own.
-//! TODO(lesson 06): the file is given up to `serve`, at the end: that one is yours.
+//! NEW(lesson 06): the file is given up to `serve`, at the end: that one is yours.
 
 // TODO(lesson 06): one package again (`shortener`), so one module.
 /// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
@@ -18,7 +18,7 @@ pub use server::LinkServer; // TODO(lesson 06): what `serve` will put behind the
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-// TODO(lesson 06): given: the server binary's default address.
+// NEW(lesson 06): given: the server binary's default address.
 /// Where the server listens, and the client connects, unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 

@@ -90,7 +90,7 @@ fn by_code(status: Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", status.code(), status.message())
 }
 
-// TODO(lesson 10): nothing to write here; `batch` uses this when it gets no URLs.
+// NEW(lesson 10): nothing to write here; `batch` uses this when it gets no URLs.
 /// The non-blank lines of stdin.
 fn read_lines() -> std::io::Result<Vec<String>> {
     let mut lines = Vec::new();
