@@ -1,7 +1,7 @@
-//! Turns the `.proto` files in `proto/` into Rust before the crate compiles. No `protoc` is needed:
-//! NEW(lesson 05): nothing to write here: this build.rs compiles three files now, not one.
-//! protox parses the file in Rust, and tonic-prost-build writes the messages, the server
-//! trait and the client into OUT_DIR, where `tonic::include_proto!` finds them.
+//! Turns the three `.proto` files in `proto/` into Rust before the crate compiles. No `protoc`
+//! is needed: protox parses them in Rust, and tonic-prost-build writes the messages into
+//! OUT_DIR, one file per package, where `tonic::include_proto!` finds them.
+// NEW(lesson 05): nothing to write here: this build.rs compiles three files now, not one.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut compiler = protox::Compiler::new(["proto"])?;

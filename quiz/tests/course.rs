@@ -88,6 +88,14 @@ fn readme_code_blocks_are_the_solution_files() {
                 ));
                 continue;
             };
+            // The learner's crate is lesson-NN: a block they copy must say so.
+            let solution_name = format!("solution_{}", lesson.number);
+            if block.body.contains(&solution_name) {
+                problems.push(format!(
+                    "README.md:{}: the block for {file} says {solution_name}; the learner's crate is lesson_{}",
+                    block.line, lesson.number
+                ));
+            }
             let shown = normalize::crate_names(&block.body);
             let real = normalize::crate_names(&content);
             if let Err(why) = readme::check_code_block(&shown, &real) {

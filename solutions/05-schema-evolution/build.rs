@@ -1,6 +1,6 @@
-//! Turns the `.proto` files in `proto/` into Rust before the crate compiles. No `protoc` is needed:
-//! protox parses the file in Rust, and tonic-prost-build writes the messages, the server
-//! trait and the client into OUT_DIR, where `tonic::include_proto!` finds them.
+//! Turns the three `.proto` files in `proto/` into Rust before the crate compiles. No `protoc`
+//! is needed: protox parses them in Rust, and tonic-prost-build writes the messages into
+//! OUT_DIR, one file per package, where `tonic::include_proto!` finds them.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut compiler = protox::Compiler::new(["proto"])?;

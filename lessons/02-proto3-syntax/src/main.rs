@@ -2,13 +2,13 @@
 // NEW(lesson 02): nothing to write in this file: it prints the link that src/lib.rs builds.
 
 use prost::Message;
-// TODO(lesson 02): `encoded_len` below is a method of the `prost::Message` trait.
+// NEW(lesson 02): `encoded_len` below is a method of the `prost::Message` trait.
 
 use lesson_02::{describe, example_link};
-// TODO(lesson 02): `example_link` and `describe` are yours to write, in src/lib.rs.
+// NEW(lesson 02): `example_link` and `describe` are yours to write, in src/lib.rs.
 
 fn main() {
-    // TODO(lesson 02): `cargo run` prints this once the tests pass.
+    // NEW(lesson 02): `cargo run` prints this once the tests pass.
     let link = example_link();
     println!("{}", describe(&link));
     println!("encoded: {} bytes", link.encoded_len());

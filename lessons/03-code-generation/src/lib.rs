@@ -3,11 +3,11 @@
 //! None of the types below are written by hand: the messages, the server trait and the client
 //! all come from `proto/link.proto`. The functions show that they are there and speak the
 //! contract.
-// TODO(lesson 03): lesson 02's `example_link` and `describe` are gone; three new functions
+// NEW(lesson 03): lesson 02's `example_link` and `describe` are gone; the three new functions
 // below use what the service in proto/link.proto generates.
 
 /// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
-// NEW(lesson 03): nothing to change here: step 4 of the lesson explains `include_proto!`.
+// NEW(lesson 03): nothing to change here: step 5 of the lesson explains `include_proto!`.
 pub mod pb {
     tonic::include_proto!("shortener");
 }
@@ -31,4 +31,4 @@ pub fn get_link_response(link: pb::Link) -> Vec<u8> {
     // TODO(lesson 03): wrap `link` in a `pb::GetLinkResponse` and encode it.
     todo!("add GetLinkResponse to proto/link.proto, then encode one holding {link:?}")
 }
-// TODO(lesson 03): that is all: `cargo test` passes once the proto and the three functions are done.
+// NEW(lesson 03): that is all: `cargo test` passes once the proto and the three functions are done.

@@ -8,13 +8,13 @@ pub mod v1 {
     tonic::include_proto!("shortener.v1");
 }
 
-// TODO(lesson 05): generated from your proto/link_v2.proto (README, step 2).
+// TODO(lesson 05): generated from your proto/link_v2.proto (README, step 1).
 /// Version 2, from `proto/link_v2.proto`: `url` renamed, `clicks` removed, `title` added.
 pub mod v2 {
     tonic::include_proto!("shortener.v2");
 }
 
-// NEW(lesson 05): given: read proto/link_broken.proto (README, step 4).
+// NEW(lesson 05): given: read proto/link_broken.proto (README, step 3).
 /// Edits that break v1 bytes, from `proto/link_broken.proto`.
 pub mod broken {
     tonic::include_proto!("shortener.broken");
