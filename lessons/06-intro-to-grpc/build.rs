@@ -5,7 +5,7 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut compiler = protox::Compiler::new(["proto"])?;
-    compiler.open_file("link.proto")?; // TODO(lesson 06): one file again
+    compiler.open_file("link.proto")?; // NEW(lesson 06): one file again
 
     // Cargo reruns this script only when a file named here changes, so name every
     // `.proto` that protox read (imports included).

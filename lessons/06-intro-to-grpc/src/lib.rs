@@ -4,15 +4,15 @@
 //! tests can start the real service on a free port of their own.
 //! NEW(lesson 06): the file is given up to `serve`, at the end: that one is yours.
 
-// TODO(lesson 06): one package again (`shortener`), so one module.
+// NEW(lesson 06): one package again (`shortener`), so one module.
 /// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
 pub mod pb {
     tonic::include_proto!("shortener");
 }
 
-mod server; // TODO(lesson 06): src/server.rs holds the service (README, step 3).
+mod server; // NEW(lesson 06): src/server.rs, where you write the service (README, step 3).
 
-pub use server::LinkServer; // TODO(lesson 06): what `serve` will put behind the server.
+pub use server::LinkServer; // NEW(lesson 06): what `serve` will put behind the server.
 
 // TODO(lesson 06): you will need pb::link_service_server::LinkServiceServer here.
 use tokio::net::TcpListener;

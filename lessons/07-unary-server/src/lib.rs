@@ -10,7 +10,7 @@ pub mod pb {
 
 mod server;
 
-// TODO(lesson 07): short_code is exported so that the tests can call it.
+// NEW(lesson 07): short_code is exported so that the tests can call it.
 pub use server::{LinkServer, short_code};
 
 use pb::link_service_server::LinkServiceServer;

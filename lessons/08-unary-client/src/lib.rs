@@ -8,7 +8,7 @@ pub mod pb {
     tonic::include_proto!("shortener");
 }
 
-pub mod client; // TODO(lesson 08): the client's code, in src/client.rs.
+pub mod client; // NEW(lesson 08): the client's code, in src/client.rs (yours to write).
 mod server;
 
 pub use server::{LinkServer, short_code};

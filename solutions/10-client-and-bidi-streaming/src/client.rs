@@ -134,7 +134,7 @@ pub async fn demo(client: &mut Client) -> Result<(), Status> {
         "https://example.com/article-two",
         "https://example.com/article-three",
     ];
-    let created = batch_create(client, urls.map(String::from).to_vec()).await?;
+    let created = batch_create(client, Vec::from(urls.map(String::from))).await?;
 
     let mut short_codes: Vec<String> = created.into_iter().map(|link| link.short_code).collect();
     short_codes.push("nonexistent".to_string());

@@ -223,14 +223,18 @@ impl LinkService for LinkServer {
         // lets tonic send answers while the client is still sending requests.
         tokio::spawn(async move {
             loop {
-                let answer = match inbound.message().await {
-                    Ok(Some(request)) => Ok(server.sync(request)),
+                match inbound.message().await {
+                    Ok(Some(request)) => {
+                        if tx.send(Ok(server.sync(request))).await.is_err() {
+                            return; // the client went away: nobody reads the answers
+                        }
+                    }
                     Ok(None) => return, // the client closed its side: we are done
-                    Err(status) => Err(status),
-                };
-                let failed = answer.is_err();
-                if tx.send(answer).await.is_err() || failed {
-                    return; // the client went away, or the stream broke
+                    Err(status) => {
+                        // The request stream broke: end the call with its status.
+                        let _ = tx.send(Err(status)).await;
+                        return;
+                    }
                 }
             }
         });

@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", causes(&error));
             ExitCode::FAILURE
         }
     }
@@ -57,6 +57,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => client::demo(&mut client).await,
     }
     .map_err(by_code)
+}
+
+/// The error and the errors that caused it, joined by ": ", each said once. anyhow's `{:#}`
+/// would print the whole chain as it is, but tonic wraps a connection error in a layer that
+/// shows its cause's text as its own, so "tcp connect error" would appear twice.
+fn causes(error: &anyhow::Error) -> String {
+    let mut causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+    causes.dedup(); // removes a cause equal to the one just before it
+    causes.join(": ")
 }
 
 /// A failed call, shown by its status code (the part a program should act on) and message.
