@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use quiz::check::server;
 use quiz::manifest::{Course, Lesson, Side};
 use quiz::readme::{self, Bindings, Step};
 use quiz::{drift, normalize};
@@ -293,12 +294,22 @@ fn start_server(
             Err(_) => return Err(format!("the server printed only {lines:?} in 30 s")),
         }
     }
-    server.addr = lines
+    server.addr = match lines
         .iter()
-        .find_map(|line| line.split("listening on ").nth(1))
-        .ok_or_else(|| format!("the server did not say where it listens: {lines:?}"))?
-        .trim()
-        .to_string();
+        .find_map(|line| server::listening_address(line))
+    {
+        Some(Ok(addr)) => addr.to_string(),
+        Some(Err(line)) => {
+            return Err(format!(
+                "the server listens on an unreadable address: {line}"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "the server did not say where it listens: {lines:?}"
+            ));
+        }
+    };
     Ok((server, lines))
 }
 
