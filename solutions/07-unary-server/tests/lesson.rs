@@ -14,7 +14,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 // The crate under test.
-use solution_07::{serve, short_code};
+use solution_07::{LinkServer, serve, serve_with, short_code};
 
 type Client = shortener_proto::link_service_client::LinkServiceClient<Channel>;
 
@@ -266,28 +266,60 @@ async fn after_delete_the_code_is_unknown() {
     );
 }
 
+/// A server whose first short codes are `codes`, in order (random ones follow).
+async fn server_with_codes(codes: &[&str]) -> TestServer {
+    let server = LinkServer::with_codes(codes.iter().map(|code| code.to_string()));
+    TestServer::start(move |listener| serve_with(listener, server)).await
+}
+
 #[tokio::test]
-async fn a_deleted_code_is_not_handed_out_again() {
-    let server = TestServer::start(serve).await;
+async fn a_colliding_code_is_drawn_again_never_overwritten() {
+    // The second link draws "aaaaaa" too: the server must draw again and get "bbbbbb".
+    let server = server_with_codes(&["aaaaaa", "aaaaaa", "bbbbbb"]).await;
     let mut client = server.client().await;
 
-    let mut deleted = HashSet::new();
-    for i in 0..200 {
-        let link = create(&mut client, &format!("https://example.com/old/{i}")).await;
-        delete(&mut client, &link.short_code)
-            .await
-            .expect("DeleteLink of an existing link should succeed");
-        deleted.insert(link.short_code);
-    }
-    for i in 0..1_000 {
-        let link = create(&mut client, &format!("https://example.com/new/{i}")).await;
-        assert!(
-            !deleted.contains(&link.short_code),
-            "{:?} belonged to a deleted link: an old short URL must not start pointing somewhere new",
-            link.short_code
-        );
-    }
-    for code in &deleted {
-        assert_not_found("GetLink of a deleted code", get(&mut client, code).await);
-    }
+    let first = create(&mut client, "https://example.com/first").await;
+    assert_eq!(
+        first.short_code, "aaaaaa",
+        "the first link should get the first planned code (does your code picker take the codes \
+         given to LinkServer::with_codes, in order, before random ones?)"
+    );
+    let second = create(&mut client, "https://example.com/second").await;
+    assert_eq!(
+        second.short_code, "bbbbbb",
+        "the second link drew \"aaaaaa\", which the first link has: the server must draw again"
+    );
+    let still = get(&mut client, "aaaaaa")
+        .await
+        .expect("GetLink of the first link should still succeed");
+    assert_eq!(
+        still.url, "https://example.com/first",
+        "a colliding code must never overwrite the link that has it"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_code_is_never_handed_out_again() {
+    // After "cccccc" is deleted, the next link draws "cccccc" again: it must get "dddddd".
+    let server = server_with_codes(&["cccccc", "cccccc", "dddddd"]).await;
+    let mut client = server.client().await;
+
+    let old = create(&mut client, "https://example.com/old").await;
+    assert_eq!(
+        old.short_code, "cccccc",
+        "the first link should get the first planned code"
+    );
+    delete(&mut client, "cccccc")
+        .await
+        .expect("DeleteLink of an existing link should succeed");
+    let new = create(&mut client, "https://example.com/new").await;
+    assert_eq!(
+        new.short_code, "dddddd",
+        "\"cccccc\" belonged to a deleted link: an old short URL must not start pointing \
+         somewhere new, so the server must remember retired codes and draw again"
+    );
+    assert_not_found(
+        "GetLink of the deleted code",
+        get(&mut client, "cccccc").await,
+    );
 }

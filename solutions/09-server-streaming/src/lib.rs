@@ -15,15 +15,28 @@ pub use server::{LinkServer, short_code};
 
 use pb::link_service_server::LinkServiceServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 /// Where the server listens, and the client connects, unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 
 /// Serves `LinkService` on `listener` until the returned future is dropped.
 pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
+    serve_with(listener, LinkServer::default()).await
+}
+
+/// Serves `server` on `listener`: tests use it to start a server whose short codes they choose
+/// (`LinkServer::with_codes`).
+pub async fn serve_with(
+    listener: TcpListener,
+    server: LinkServer,
+) -> Result<(), tonic::transport::Error> {
+    // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
+    // response back until the client's delayed ACK arrives (about 40 ms on Linux), and
+    // `serve_with_incoming` does not apply the builder's own `tcp_nodelay` setting.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .add_service(LinkServiceServer::new(LinkServer::default()))
-        .serve_with_incoming(TcpListenerStream::new(listener))
+        .add_service(LinkServiceServer::new(server))
+        .serve_with_incoming(incoming)
         .await
 }

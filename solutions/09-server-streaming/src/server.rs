@@ -1,6 +1,6 @@
 //! The `LinkService` implementation: the state it keeps, and one method per RPC.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -50,13 +50,15 @@ struct Links {
     /// Codes of deleted links: never handed out again, so an old short URL can't
     /// start pointing somewhere new.
     retired: HashSet<String>,
+    /// Codes to try before random ones. Empty, except in tests (`LinkServer::with_codes`).
+    planned: VecDeque<String>,
 }
 
 impl Links {
     /// A short code that no link has ever had. A random collision is retried, never overwritten.
-    fn unused_code(&self) -> String {
+    fn unused_code(&mut self) -> String {
         loop {
-            let code = short_code();
+            let code = self.planned.pop_front().unwrap_or_else(short_code);
             if !self.by_code.contains_key(&code) && !self.retired.contains(&code) {
                 return code;
             }
@@ -77,6 +79,14 @@ impl Links {
 }
 
 impl LinkServer {
+    /// A server that tries `codes`, in order, before any random ones: tests use it to make
+    /// two links draw the same code.
+    pub fn with_codes(codes: impl IntoIterator<Item = String>) -> LinkServer {
+        let server = LinkServer::default();
+        server.links().planned.extend(codes);
+        server
+    }
+
     fn links(&self) -> MutexGuard<'_, Links> {
         // A poisoned lock means a thread panicked while holding it; the map itself is still
         // whole (every update is a single insert or remove), so keep serving.
