@@ -40,12 +40,17 @@ enum Command {
     Take {
         /// The lesson number, such as 07.
         lesson: String,
-        /// Answer every question at once, in order, without prompts: `b,a,d,...`.
-        #[arg(long, value_name = "LETTERS")]
+        /// Answer every question at once, in the question file's order, without prompts: one
+        /// answer each, comma-separated; a choice's id (as in quiz/lessons/NN.toml) or, for a
+        /// free-text question, the text: `--answers redraw,ac02,not-found,...`.
+        #[arg(long, value_name = "ANSWERS")]
         answers: Option<String>,
     },
     /// Check a lesson's code: it builds, passes the lesson's tests, and (for servers and
     /// clients) behaves as the lesson asks over gRPC.
+    ///
+    /// Exit codes: 0 when every check passed, 1 when one failed, 2 for bad input (an unknown
+    /// lesson, a folder with no crate, a malformed question file).
     Check {
         /// The lesson number, such as 07.
         lesson: String,
@@ -58,7 +63,7 @@ enum Command {
         /// The lesson number, such as 07.
         lesson: String,
     },
-    /// A hint for the lesson, and where its TODOs are.
+    /// The lesson's next hint (each call shows one more), and where its TODOs are.
     Hint {
         /// The lesson number, such as 07.
         lesson: String,
@@ -152,7 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
             check(&course, lesson, path.as_deref(), &progress, style)
         }
         Some(Command::Diff { lesson }) => diff(&course, lesson, style),
-        Some(Command::Hint { lesson }) => hint(&course, lesson, style),
+        Some(Command::Hint { lesson }) => hint(&course, lesson, &progress, style),
         Some(Command::Reset { lesson, yes }) => reset(&course, lesson, *yes, &progress, style),
     }
 }
@@ -178,14 +183,22 @@ fn take(
             if !std::io::stdin().is_terminal() {
                 return Err(BadInput(format!(
                     "`cargo quiz take {}` asks its questions on a terminal, but stdin is not a \
-                     terminal; in a script, give every answer with --answers (e.g. --answers {})",
+                     terminal; in a script, give every answer with --answers: one a question, \
+                     comma-separated, a choice's id from {} or a free-text answer",
                     lesson.number,
-                    vec!["a"; quiz.questions.len()].join(",")
+                    course.quiz_file(lesson).display()
                 ))
                 .into());
             }
             println!("{title}");
-            match take::interactive(&quiz, std::io::stdin().lock(), stdout.lock(), style)? {
+            let mut shuffler = take::Shuffler::from_env();
+            match take::interactive(
+                &quiz,
+                std::io::stdin().lock(),
+                stdout.lock(),
+                style,
+                &mut shuffler,
+            )? {
                 Ending::Finished(score) => score,
                 Ending::Stopped => return Ok(Verdict::Failed),
             }
@@ -242,6 +255,7 @@ fn check(
         return Err(BadInput(format!("there is no lesson crate at {}", dir.display())).into());
     }
     let target = Target::from_dir(&dir)?;
+    let quiz = load_quiz(course, lesson)?;
     println!(
         "{}",
         style.bold(&format!("Checking lesson {} in {}", lesson, dir.display()))
@@ -256,6 +270,7 @@ fn check(
         lesson,
         &target,
         Limits::default(),
+        &quiz.tests,
         &mut reporter,
     ))?;
     let passed = reporter.passed();
@@ -268,9 +283,10 @@ fn check(
         );
     } else {
         println!(
-            "{} {} of {total} checks failed.",
+            "{} {} of {total} checks failed ({} passed).",
             style.red("Code check failed:"),
-            reporter.failed_count()
+            reporter.failed_count(),
+            total - reporter.failed_count()
         );
     }
     if same_dir(&dir, &own) {
@@ -321,21 +337,51 @@ fn diff(course: &Course, number: &str, style: Style) -> anyhow::Result<Verdict> 
     Ok(Verdict::Passed)
 }
 
-fn hint(course: &Course, number: &str, style: Style) -> anyhow::Result<Verdict> {
+fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow::Result<Verdict> {
     let lesson = ready_lesson(course, number)?;
     let quiz = load_quiz(course, lesson)?;
-    println!(
-        "{} {}",
-        style.bold(&format!("Hint for lesson {}:", lesson.number)),
-        quiz.hint.trim()
-    );
+    let mut file = ProgressFile::open(progress);
+    let total = quiz.hints.len();
+    let seen = file.lesson(&lesson.number).hints_shown.min(total);
+    for (index, earlier) in quiz.hints.iter().enumerate().take(seen) {
+        println!(
+            "{}",
+            style.dim(&format!("Hint {} of {total}: {}", index + 1, earlier.trim()))
+        );
+    }
+    if seen < total {
+        if seen > 0 {
+            println!();
+        }
+        println!(
+            "{} {}",
+            style.bold(&format!("Hint {} of {total}:", seen + 1)),
+            quiz.hints[seen].trim()
+        );
+        file.update(&lesson.number, |p| p.hints_shown = seen + 1);
+        file.save()?;
+        if seen + 1 < total {
+            println!(
+                "\nStill stuck? `cargo quiz hint {}` again shows the next hint.",
+                lesson.number
+            );
+        } else {
+            println!("\nThat was the last hint.");
+        }
+    } else {
+        println!(
+            "\nThose are all the hints. The tests in lessons/{}/tests/lesson.rs are the whole \
+             spec: their names are the rules, their messages say what was expected.",
+            lesson.dir_name()
+        );
+    }
     let todos = Todos::find(&course.crate_dir(lesson, Side::Lesson));
     let where_ = todos.hint(None);
     if !where_.is_empty() {
         println!("\n{where_}");
     }
     println!(
-        "\nThe lesson text: lessons/{}/README.md; compare with the solution: cargo quiz diff {}",
+        "\nThe lesson text: lessons/{}/README.md; check your work: cargo quiz check {}",
         lesson.dir_name(),
         lesson.number
     );

@@ -2,9 +2,11 @@
 //! consistency checks. `src/main.rs` is the `cargo quiz` command line.
 
 pub mod check;
+pub mod demo;
 pub mod cli;
 pub mod diff;
 pub mod drift;
+pub mod giveaway;
 pub mod manifest;
 pub mod map;
 pub mod normalize;

@@ -23,6 +23,13 @@ pub struct LessonProgress {
     /// The last code check of the learner's crate passed.
     #[serde(default)]
     pub check: bool,
+    /// How many of the lesson's hints `cargo quiz hint` has shown.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hints_shown: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl LessonProgress {

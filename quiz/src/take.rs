@@ -1,10 +1,17 @@
 //! Taking a lesson's quiz: one question at a time with an explanation after each answer, or all
-//! answers at once from `--answers b,a,d,...` for scripts.
+//! answers at once from `--answers id,id,text,...` for scripts.
+//!
+//! The choices of a question are shown in a shuffled order, lettered a, b, c... as shown; the
+//! letters are only for typing. `--answers` names choices by their id, so a script does not
+//! depend on the order.
 
 use std::io::{BufRead, Write};
 
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
 use crate::BadInput;
-use crate::questions::{Question, Quiz, letter, parse_letter};
+use crate::questions::{Answer, Kind, Question, Quiz, letter, parse_letter};
 use crate::style::Style;
 
 /// How a quiz went.
@@ -36,12 +43,40 @@ pub enum Ending {
     Stopped,
 }
 
-/// Parses `--answers b,a,d,...`: one letter per question, in order.
-pub fn parse_answers(text: &str, quiz: &Quiz) -> Result<Vec<usize>, BadInput> {
+/// The order the choices are shown in. `QUIZ_SEED` (a number) fixes it, for tests.
+pub struct Shuffler(rand::rngs::StdRng);
+
+impl Shuffler {
+    pub fn from_env() -> Shuffler {
+        match std::env::var("QUIZ_SEED")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            Some(seed) => Shuffler::seeded(seed),
+            None => Shuffler(rand::rngs::StdRng::from_os_rng()),
+        }
+    }
+
+    pub fn seeded(seed: u64) -> Shuffler {
+        Shuffler(rand::rngs::StdRng::seed_from_u64(seed))
+    }
+
+    /// The indices of `count` choices in the order to show them.
+    pub fn order(&mut self, count: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..count).collect();
+        order.shuffle(&mut self.0);
+        order
+    }
+}
+
+/// Parses `--answers`: one answer per question, in the file's order, comma-separated; a choice's
+/// id for a multiple-choice question, the text for a free-text one.
+pub fn parse_answers(text: &str, quiz: &Quiz) -> Result<Vec<Answer>, BadInput> {
     let given: Vec<&str> = text.split(',').map(str::trim).collect();
     if given.len() != quiz.questions.len() {
         return Err(BadInput(format!(
-            "--answers has {} answers, but the quiz has {} questions (one letter each, comma-separated: a,b,c,...)",
+            "--answers has {} answers, but the quiz has {} questions (one each, comma-separated: \
+             a choice's id, or the text of a free-text answer)",
             given.len(),
             quiz.questions.len()
         )));
@@ -51,12 +86,23 @@ pub fn parse_answers(text: &str, quiz: &Quiz) -> Result<Vec<usize>, BadInput> {
         .zip(&quiz.questions)
         .enumerate()
         .map(|(index, (answer, question))| {
-            parse_letter(answer, question.choices.len()).ok_or_else(|| {
+            question.parse_answer(answer).ok_or_else(|| {
+                let takes = match &question.kind {
+                    Kind::Choice { choices, .. } => format!(
+                        "one of the ids {}",
+                        choices
+                            .iter()
+                            .map(|c| c.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Kind::Text { .. } => "some text".to_string(),
+                };
                 BadInput(format!(
-                    "--answers: answer {} is {answer:?}, but question {} takes a letter from a to {}",
+                    "--answers: answer {} is {answer:?}, but question {} ({}) takes {takes}",
                     index + 1,
                     index + 1,
-                    letter(question.choices.len() - 1)
+                    question.id
                 ))
             })
         })
@@ -69,36 +115,57 @@ fn show_question(
     number: usize,
     total: usize,
     question: &Question,
+    order: &[usize],
 ) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
         "{} {}",
         style.dim(&format!("[{number}/{total}]")),
-        style.bold(&question.prompt)
+        style.bold(question.prompt.trim())
     )?;
-    for (index, choice) in question.choices.iter().enumerate() {
-        writeln!(out, "  {}) {choice}", letter(index))?;
+    if let Kind::Choice { choices, .. } = &question.kind {
+        for (shown, &index) in order.iter().enumerate() {
+            writeln!(out, "  {}) {}", letter(shown), choices[index].text)?;
+        }
     }
     Ok(())
 }
 
+/// After an answer: right or not, why the chosen choice is wrong, and why the answer is right.
 fn show_verdict(
     out: &mut impl Write,
     style: Style,
     question: &Question,
-    chosen: usize,
+    given: &Answer,
+    order: &[usize],
 ) -> std::io::Result<()> {
-    if chosen == question.answer {
+    if question.is_right(given) {
         writeln!(out, "{}", style.green("Right."))?;
     } else {
-        writeln!(
-            out,
-            "{} The answer is {}) {}",
-            style.red("Not quite."),
-            letter(question.answer),
-            question.choices[question.answer]
-        )?;
+        match (&question.kind, given) {
+            (Kind::Choice { choices, answer }, Answer::Choice(chosen)) => {
+                let shown = order.iter().position(|&i| i == *answer).unwrap_or(*answer);
+                writeln!(
+                    out,
+                    "{} {}",
+                    style.red("Not quite."),
+                    choices[*chosen].why.trim()
+                )?;
+                writeln!(
+                    out,
+                    "The answer is {}) {}",
+                    letter(shown),
+                    choices[*answer].text
+                )?;
+            }
+            _ => writeln!(
+                out,
+                "{} The answer is {}",
+                style.red("Not quite."),
+                question.right_answer()
+            )?,
+        }
     }
     writeln!(out, "{}", style.dim(question.explanation.trim()))
 }
@@ -124,51 +191,74 @@ fn show_score(out: &mut impl Write, style: Style, score: Score) -> std::io::Resu
     }
 }
 
+/// Reads one line; `None` when the input has ended.
+fn read_line(input: &mut impl BufRead) -> std::io::Result<Option<String>> {
+    let mut line = String::new();
+    Ok((input.read_line(&mut line)? > 0).then_some(line))
+}
+
 /// Asks every question on `input`/`out`, one at a time, with the explanation after each answer.
-/// A wrong letter is asked again; `q` stops. Input that ends early is an error.
+/// A letter that is not a choice is asked again; `q` stops. Input that ends early is an error.
 pub fn interactive(
     quiz: &Quiz,
     mut input: impl BufRead,
     mut out: impl Write,
     style: Style,
+    shuffler: &mut Shuffler,
 ) -> anyhow::Result<Ending> {
     let total = quiz.questions.len();
     writeln!(
         out,
-        "{total} questions; answer with a letter (q to stop). You pass with {} right.",
+        "{total} questions; answer with a letter, or type the answer where there are no choices \
+         (q to stop). You pass with {} right.",
         quiz.pass_mark()
     )?;
     let mut right = 0;
     for (index, question) in quiz.questions.iter().enumerate() {
-        show_question(&mut out, style, index + 1, total, question)?;
-        let last = letter(question.choices.len() - 1);
-        let chosen = loop {
-            write!(out, "your answer (a-{last}): ")?;
+        let count = match &question.kind {
+            Kind::Choice { choices, .. } => choices.len(),
+            Kind::Text { .. } => 0,
+        };
+        let order = shuffler.order(count);
+        show_question(&mut out, style, index + 1, total, question, &order)?;
+        let given = loop {
+            if count > 0 {
+                write!(out, "your answer (a-{}): ", letter(count - 1))?;
+            } else {
+                write!(out, "your answer: ")?;
+            }
             out.flush()?;
-            let mut line = String::new();
-            if input.read_line(&mut line)? == 0 {
+            let Some(line) = read_line(&mut input)? else {
                 writeln!(out)?;
                 return Err(BadInput(
                     "the input ended before the quiz did; nothing was recorded".to_string(),
                 )
                 .into());
-            }
+            };
             if line.trim().eq_ignore_ascii_case("q") {
                 writeln!(out, "Stopped; nothing was recorded.")?;
                 return Ok(Ending::Stopped);
             }
-            match parse_letter(&line, question.choices.len()) {
-                Some(chosen) => break chosen,
+            if count == 0 {
+                match question.parse_answer(&line) {
+                    Some(answer) => break answer,
+                    None => writeln!(out, "Please type an answer, or q to stop.")?,
+                }
+                continue;
+            }
+            match parse_letter(&line, count) {
+                Some(shown) => break Answer::Choice(order[shown]),
                 None => writeln!(
                     out,
-                    "Please type one letter from a to {last}, or q to stop."
+                    "Please type one letter from a to {}, or q to stop.",
+                    letter(count - 1)
                 )?,
             }
         };
-        if chosen == question.answer {
+        if question.is_right(&given) {
             right += 1;
         }
-        show_verdict(&mut out, style, question, chosen)?;
+        show_verdict(&mut out, style, question, &given, &order)?;
     }
     let score = Score {
         right,
@@ -179,34 +269,41 @@ pub fn interactive(
     Ok(Ending::Finished(score))
 }
 
-/// Marks answers given all at once, showing each question's verdict and explanation.
+/// Marks answers given all at once, showing each question's verdict and, for a wrong answer,
+/// why it is wrong and what is right.
 pub fn with_answers(
     quiz: &Quiz,
-    answers: &[usize],
+    answers: &[Answer],
     mut out: impl Write,
     style: Style,
 ) -> std::io::Result<Score> {
     let total = quiz.questions.len();
     let mut right = 0;
-    for (index, (question, &chosen)) in quiz.questions.iter().zip(answers).enumerate() {
-        let correct = chosen == question.answer;
+    for (index, (question, given)) in quiz.questions.iter().zip(answers).enumerate() {
+        let correct = question.is_right(given);
         if correct {
             right += 1;
         }
+        let chosen = match (&question.kind, given) {
+            (Kind::Choice { choices, .. }, Answer::Choice(i)) => choices[*i].id.clone(),
+            (_, Answer::Text(text)) => text.clone(),
+            (_, Answer::Choice(i)) => i.to_string(),
+        };
         writeln!(
             out,
-            "{} [{}/{total}] {}: you chose {}",
+            "{} [{}/{total}] {}: you answered {chosen}",
             style.verdict(correct),
             index + 1,
             question.prompt.trim(),
-            letter(chosen)
         )?;
         if !correct {
+            if let (Kind::Choice { choices, .. }, Answer::Choice(i)) = (&question.kind, given) {
+                writeln!(out, "       {}", choices[*i].why.trim())?;
+            }
             writeln!(
                 out,
-                "       the answer is {}) {}\n       {}",
-                letter(question.answer),
-                question.choices[question.answer],
+                "       the answer is: {}\n       {}",
+                question.right_answer(),
                 question.explanation.trim()
             )?;
         }

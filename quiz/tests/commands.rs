@@ -6,7 +6,7 @@ mod support;
 use std::io::Cursor;
 use std::path::Path;
 
-use quiz::questions::Quiz;
+use quiz::questions::{Kind, Quiz};
 use quiz::style::Style;
 use quiz::take::{self, Ending};
 use support::{FAILING, QUIZ, RIGHT, TempCourse};
@@ -16,14 +16,14 @@ fn passing_a_quiz_with_answers_records_it() {
     let course = TempCourse::new("pass");
     let run = course.quiz(&["take", "01", "--answers", RIGHT]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(run.stdout.contains("Quiz passed: 6/6"), "{run:?}");
+    assert!(run.stdout.contains("Quiz passed: 8/8"), "{run:?}");
     assert!(
-        run.stdout.contains("pass mark is 5 of 6"),
+        run.stdout.contains("pass mark is 7 of 8"),
         "the threshold is shown: {run:?}"
     );
     let progress = course.progress();
     assert!(progress.contains("quiz = true"), "{progress}");
-    assert!(progress.contains("best_score = \"6/6\""), "{progress}");
+    assert!(progress.contains("best_score = \"8/8\""), "{progress}");
 
     let map = course.quiz(&[]);
     assert_eq!(map.code, Some(0), "{map:?}");
@@ -46,10 +46,10 @@ fn failing_a_quiz_records_nothing_and_exits_1() {
     let course = TempCourse::new("fail");
     let run = course.quiz(&["take", "1", "--answers", FAILING]);
     assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(run.stdout.contains("Not passed yet: 3/6"), "{run:?}");
+    assert!(run.stdout.contains("Not passed yet: 5/8"), "{run:?}");
     assert!(
-        run.stdout.contains("Because c."),
-        "wrong answers are explained: {run:?}"
+        run.stdout.contains("Because third.") && run.stdout.contains("First is not it."),
+        "wrong answers are explained, with why the chosen one is wrong: {run:?}"
     );
     assert!(
         !course.progress().contains("quiz = true"),
@@ -81,13 +81,20 @@ fn a_damaged_progress_file_is_reported_and_replaced() {
 #[test]
 fn bad_input_is_explained_with_exit_code_2() {
     let course = TempCourse::new("bad-input");
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["take", "42", "--answers", "a"], "no lesson 42"),
         (&["take", "seven"], "not a lesson number"),
         (&["take", "03"], "not written yet"),
         (&["take", "01"], "not a terminal"),
-        (&["take", "01", "--answers", "a,b"], "has 2 answers"),
-        (&["take", "01", "--answers", "b,a,c,b,a,z"], "answer 6"),
+        (&["take", "01", "--answers", "yes,first"], "has 2 answers"),
+        (
+            &["take", "01", "--answers", "yes,first,third,second,z,third,second,96 01"],
+            "answer 5 is \"z\"",
+        ),
+        (
+            &["take", "01", "--answers", "b,a,c,b,a,c,b,9601"],
+            "takes one of the ids no, yes, maybe",
+        ),
         (&["check", "02"], "no lesson crate"),
         (&["check", "01", "--path", "nowhere"], "no lesson crate"),
     ];
@@ -113,30 +120,50 @@ fn a_malformed_question_file_is_named_with_its_line() {
     let course = TempCourse::new("malformed");
     course.write(
         "quiz/lessons/01.toml",
-        &QUIZ.replacen("answer = \"a\"", "answer = \"e\"", 1),
+        &QUIZ.replacen("answer = \"first\"", "answer = \"e\"", 1),
     );
     let run = course.quiz(&["take", "01", "--answers", RIGHT]);
     assert_eq!(run.code, Some(2), "{run:?}");
-    assert!(run.stderr.contains("01.toml:14:"), "file and line: {run:?}");
+    assert!(run.stderr.contains("01.toml:24:"), "file and line: {run:?}");
+    assert!(run.stderr.contains("not the id of a choice"), "{run:?}");
 
     course.write(
         "quiz/lessons/01.toml",
-        &QUIZ.replacen("choices = [", "choices = ", 1),
+        &QUIZ.replacen("prompt = \"Which", "prompt = Which", 1),
     );
     let run = course.quiz(&["hint", "01"]);
     assert_eq!(run.code, Some(2), "{run:?}");
-    assert!(run.stderr.contains("01.toml:6:"), "file and line: {run:?}");
+    assert!(run.stderr.contains("01.toml:12:"), "file and line: {run:?}");
 }
 
 #[test]
-fn hint_shows_the_lessons_hint() {
+fn hints_come_one_step_at_a_time_and_are_remembered() {
     let course = TempCourse::new("hint");
-    let run = course.quiz(&["hint", "01"]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    let first = course.quiz(&["hint", "01"]);
+    assert_eq!(first.code, Some(0), "{first:?}");
     assert!(
-        run.stdout.contains("Read the lesson again, slowly."),
-        "{run:?}"
+        first.stdout.contains("Hint 1 of 3: Read the lesson again, slowly."),
+        "{first:?}"
     );
+    assert!(
+        !first.stdout.contains("second paragraph"),
+        "only the first hint at first: {first:?}"
+    );
+    let second = course.quiz(&["hint", "01"]);
+    assert!(
+        second.stdout.contains("Hint 2 of 3: Look at the second paragraph."),
+        "{second:?}"
+    );
+    assert!(
+        course.progress().contains("hints_shown = 2"),
+        "{}",
+        course.progress()
+    );
+    course.quiz(&["hint", "01"]);
+    let after = course.quiz(&["hint", "01"]);
+    assert_eq!(after.code, Some(0), "{after:?}");
+    assert!(after.stdout.contains("all the hints"), "{after:?}");
+    assert!(after.stdout.contains("let x = 1;"), "{after:?}");
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -190,20 +217,51 @@ fn reset_restores_the_starter_after_a_yes() {
 }
 
 #[test]
-fn an_interactive_quiz_asks_again_explains_and_scores() {
+fn an_interactive_quiz_shuffles_asks_again_explains_and_scores() {
     let quiz = Quiz::parse(QUIZ, Path::new("01.toml")).expect("the sample quiz");
-    // A wrong letter is asked again; answers may be upper case and padded.
-    let input = Cursor::new("z\nb\n A\nc\nb\na\nb\n");
+    // The letters a learner types name choices as shown, after shuffling: find each question's
+    // right letter under this seed by running the same shuffle.
+    let mut shuffler = take::Shuffler::seeded(7);
+    let mut letters = Vec::new();
+    for question in &quiz.questions {
+        match &question.kind {
+            Kind::Choice { choices, answer } => {
+                let order = shuffler.order(choices.len());
+                let shown = order.iter().position(|i| i == answer).expect("shown");
+                letters.push(char::from(b'a' + u8::try_from(shown).expect("small")).to_string());
+            }
+            Kind::Text { .. } => letters.push("0x96 0x01".to_string()),
+        }
+    }
+    assert!(
+        letters.iter().any(|l| l != &letters[0]),
+        "the right answer is not always at one position: {letters:?}"
+    );
+    // A wrong letter is asked again; answers may be upper case and padded; the second question
+    // is answered wrong on purpose.
+    let wrong = if letters[1] == "a" { "b" } else { "a" };
+    let mut input = format!("z\n {} \n{wrong}\n", letters[0].to_uppercase());
+    for letter in &letters[2..] {
+        input.push_str(letter);
+        input.push('\n');
+    }
     let mut out = Vec::new();
-    let ending = take::interactive(&quiz, input, &mut out, Style::plain()).expect("the quiz runs");
+    let ending = take::interactive(
+        &quiz,
+        Cursor::new(input),
+        &mut out,
+        Style::plain(),
+        &mut take::Shuffler::seeded(7),
+    )
+    .expect("the quiz runs");
     let shown = String::from_utf8(out).expect("UTF-8");
     let Ending::Finished(score) = ending else {
         panic!("the quiz should finish: {shown}");
     };
-    assert_eq!((score.right, score.total), (5, 6), "{shown}");
-    assert!(score.passed(), "5 of 6 passes");
+    assert_eq!((score.right, score.total), (7, 8), "{shown}");
+    assert!(score.passed(), "7 of 8 passes");
     assert!(
-        shown.contains("[1/6] Which of these is a question?"),
+        shown.contains("[1/8] Which of these is a question?"),
         "{shown}"
     );
     assert!(
@@ -211,20 +269,36 @@ fn an_interactive_quiz_asks_again_explains_and_scores() {
         "{shown}"
     );
     assert!(
-        shown.contains("Not quite. The answer is c) third"),
+        shown.contains("Not quite. Second is not it.") || shown.contains("Not quite. Third is not it."),
+        "a wrong choice says why it is wrong: {shown}"
+    );
+    assert!(
+        shown.contains("The answer is") && shown.contains(") first"),
         "{shown}"
     );
     assert!(
-        shown.contains("Because b."),
+        shown.contains("Because first."),
         "explanations follow answers: {shown}"
     );
 
     let mut out = Vec::new();
-    let stopped =
-        take::interactive(&quiz, Cursor::new("b\nq\n"), &mut out, Style::plain()).expect("runs");
+    let stopped = take::interactive(
+        &quiz,
+        Cursor::new("b\nq\n"),
+        &mut out,
+        Style::plain(),
+        &mut take::Shuffler::seeded(1),
+    )
+    .expect("runs");
     assert_eq!(stopped, Ending::Stopped);
 
-    let ended = take::interactive(&quiz, Cursor::new("b\n"), Vec::new(), Style::plain());
+    let ended = take::interactive(
+        &quiz,
+        Cursor::new("b\n"),
+        Vec::new(),
+        Style::plain(),
+        &mut take::Shuffler::seeded(1),
+    );
     let error = ended.expect_err("input that ends early is bad input");
     assert!(error.downcast_ref::<quiz::BadInput>().is_some(), "{error}");
 }

@@ -5,16 +5,12 @@
 //! `readme_outputs_are_what_the_solutions_print` runs the solutions' binaries from
 //! `target/debug`: `cargo test` at the root builds them before any test runs.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
-use quiz::check::server;
 use quiz::manifest::{Course, Lesson, Side};
-use quiz::readme::{self, Bindings, Step};
-use quiz::{drift, normalize};
+use quiz::readme;
+use quiz::questions::Quiz;
+use quiz::{demo, drift, giveaway, normalize};
 
 fn course() -> Course {
     Course::from_manifest_dir().expect("course.toml")
@@ -164,6 +160,139 @@ fn the_course_readme_links_every_ready_lesson() {
     }
 }
 
+// ---- Learners write the code ----------------------------------------------------------------
+
+/// The most of a learner's added lines that the texts and hints of lessons 01-10 may show, taken
+/// together: room for the worked examples, which show a whole RPC once before the learner
+/// writes the next (docs/AUTHORING.md).
+const GIVE_AWAY_OVERALL: f64 = 40.0;
+/// The most in any one lesson: a first lesson, whose whole work is small, shows more.
+const GIVE_AWAY_LESSON: f64 = 60.0;
+
+#[test]
+fn lessons_give_away_little_of_the_learners_work() {
+    let course = course();
+    let (mut added, mut shown) = (0, 0);
+    let mut problems = Vec::new();
+    println!("lesson  added  shown  share");
+    for lesson in course.ready() {
+        let mut text = std::fs::read_to_string(lesson_readme(&course, lesson)).unwrap_or_default();
+        if let Ok(quiz) = Quiz::load(&course.quiz_file(lesson)) {
+            text.push('\n');
+            text.push_str(&quiz.hints.join("\n"));
+        }
+        let share = giveaway::share(
+            &course.crate_dir(lesson, Side::Lesson),
+            &course.crate_dir(lesson, Side::Solution),
+            &text,
+        );
+        println!(
+            "{:>6}  {:>5}  {:>5}  {:>4.0}%",
+            lesson.number,
+            share.added.len(),
+            share.shown.len(),
+            share.percent()
+        );
+        if share.percent() > GIVE_AWAY_LESSON {
+            problems.push(format!(
+                "lesson {}: the text and hints show {} of the {} lines the learner adds ({:.0}%, \
+                 at most {GIVE_AWAY_LESSON}% in one lesson), such as:\n    {}",
+                lesson.number,
+                share.shown.len(),
+                share.added.len(),
+                share.percent(),
+                share.shown.iter().take(8).cloned().collect::<Vec<_>>().join("\n    ")
+            ));
+        }
+        if lesson.number.as_str() <= "10" {
+            added += share.added.len();
+            shown += share.shown.len();
+        }
+    }
+    let overall = 100.0 * shown as f64 / added.max(1) as f64;
+    println!("lessons 01-10: {shown} of {added} lines shown ({overall:.0}%)");
+    if overall > GIVE_AWAY_OVERALL {
+        problems.push(format!(
+            "lessons 01-10 show {shown} of the {added} lines learners add ({overall:.0}%, at most \
+             {GIVE_AWAY_OVERALL}%)"
+        ));
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n\n"));
+}
+
+#[test]
+fn every_lesson_from_02_has_an_exercise() {
+    for_every_lesson(|course, lesson| {
+        let text = std::fs::read_to_string(lesson_readme(course, lesson)).unwrap_or_default();
+        let has = text.lines().any(|line| line.trim() == "## Your turn")
+            && text.lines().any(|line| line.starts_with("### Exercise"));
+        if lesson.number.as_str() >= "02" && !has {
+            vec!["README.md has no `## Your turn` section with a `### Exercise ...`".to_string()]
+        } else {
+            Vec::new()
+        }
+    });
+}
+
+// ---- Facts the lessons rely on --------------------------------------------------------------
+
+#[test]
+fn every_server_accepts_with_tcp_nodelay() {
+    // `serve_with_incoming(TcpListenerStream::new(..))` keeps Nagle's algorithm on: small
+    // responses then wait for the client's delayed ACK. Lesson 06 teaches why.
+    for_every_lesson(|course, lesson| {
+        if !lesson.server {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        for side in [Side::Lesson, Side::Solution] {
+            let lib = course.crate_dir(lesson, side).join("src/lib.rs");
+            let text = std::fs::read_to_string(&lib).unwrap_or_default();
+            if text.contains("TcpListenerStream") || !text.contains(".with_nodelay(Some(true))") {
+                problems.push(format!(
+                    "{}: accept with `TcpIncoming::from(listener).with_nodelay(Some(true))`",
+                    lib.display()
+                ));
+            }
+        }
+        problems
+    });
+}
+
+/// The version a `[workspace.dependencies]` entry asks for at least: `"0.14.9"` or
+/// `{ version = "0.14.9", ... }`.
+fn required_version(manifest: &toml::Table, name: &str) -> Vec<u64> {
+    let entry = &manifest["workspace"]["dependencies"][name];
+    let text = entry
+        .as_str()
+        .or_else(|| entry.get("version").and_then(toml::Value::as_str))
+        .unwrap_or_else(|| panic!("[workspace.dependencies] {name} has no version"));
+    text.trim_start_matches(['^', '='])
+        .split('.')
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
+}
+
+#[test]
+fn the_workspace_requires_the_versions_the_lessons_rely_on() {
+    // Lessons 08-10 teach what tonic 0.14.9 and hyper >= 1.10 do (a dropped call resets its
+    // stream with CANCEL; tonic's Timeout expired mapping); prost 0.14.6 is the one quoted.
+    let manifest: toml::Table =
+        toml::from_str(&read(&course().root().join("Cargo.toml"))).expect("Cargo.toml");
+    for (name, least) in [
+        ("tonic", [0, 14, 9]),
+        ("tonic-prost", [0, 14, 9]),
+        ("tonic-prost-build", [0, 14, 9]),
+        ("prost", [0, 14, 6]),
+    ] {
+        let asked = required_version(&manifest, name);
+        assert!(
+            asked.as_slice() >= least.as_slice(),
+            "[workspace.dependencies] {name} asks for {asked:?}; the lessons rely on {least:?}"
+        );
+    }
+}
+
 // ---- Outputs ------------------------------------------------------------------------------
 
 /// `target/debug`, where cargo put the solutions' binaries before running this test.
@@ -175,249 +304,18 @@ fn binaries_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Splits a command line into words, honouring single and double quotes.
-fn words(command: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quote = None;
-    let mut in_word = false;
-    for c in command.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
-}
-
-/// What a README's `cargo run ...` runs in the solution: the binary and its arguments.
-fn solution_command(lesson: &Lesson, command: &str) -> Result<(String, Vec<String>), String> {
-    let words = words(command);
-    if words.len() < 2 || words[0] != "cargo" || words[1] != "run" {
-        return Err(format!(
-            "`{command}` is not a `cargo run` command: put it in a sh or text block"
-        ));
-    }
-    let mut binary = None;
-    let mut rest = words[2..].iter();
-    let mut args = Vec::new();
-    while let Some(word) = rest.next() {
-        match word.as_str() {
-            "--" => {
-                args = rest.cloned().collect();
-                break;
-            }
-            "--bin" => binary = rest.next().cloned(),
-            "-q" | "--quiet" => {}
-            other => {
-                return Err(format!(
-                    "`{command}`: cargo option {other} is not supported here"
-                ));
-            }
-        }
-    }
-    let binary = match binary {
-        Some(name) => {
-            normalize::crate_names(&name).replace("crate-NN", &lesson.package(Side::Solution))
-        }
-        None if lesson.server => lesson.binary(Side::Solution, Some("server")),
-        None => lesson.binary(Side::Solution, None),
-    };
-    Ok((binary, args))
-}
-
-/// A server started by a README command; killed when dropped.
-struct RunningServer {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(
-    binary: &Path,
-    args: &[String],
-    expected: usize,
-) -> Result<(RunningServer, Vec<String>), String> {
-    let mut command = Command::new(binary);
-    command.args(args);
-    if !args.iter().any(|a| a == "--addr") {
-        command.args(["--addr", "127.0.0.1:0"]);
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = RunningServer {
-        child,
-        addr: String::new(),
-    };
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while lines.len() < expected.max(1) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(_) => return Err(format!("the server printed only {lines:?} in 30 s")),
-        }
-    }
-    server.addr = match lines
-        .iter()
-        .find_map(|line| server::listening_address(line))
-    {
-        Some(Ok(addr)) => addr.to_string(),
-        Some(Err(line)) => {
-            return Err(format!(
-                "the server listens on an unreadable address: {line}"
-            ));
-        }
-        None => {
-            return Err(format!(
-                "the server did not say where it listens: {lines:?}"
-            ));
-        }
-    };
-    Ok((server, lines))
-}
-
-fn run_client(
-    binary: &Path,
-    args: &[String],
-    server: Option<&RunningServer>,
-) -> Result<Vec<String>, String> {
-    let mut command = Command::new(binary);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(server) = server {
-        command.env("SHORTENER_ADDR", &server.addr);
-    }
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{} did not finish in 120 s", binary.display()));
-            }
-        }
-    }
-    let text = out.join().unwrap_or_default() + &err.join().unwrap_or_default();
-    Ok(text.lines().map(str::to_string).collect())
-}
-
 fn check_outputs(course: &Course, lesson: &Lesson) -> Vec<String> {
     let readme = lesson_readme(course, lesson);
     let Ok(text) = std::fs::read_to_string(&readme) else {
         return vec![format!("{} is missing", readme.display())];
     };
     let bin_dir = binaries_dir();
-    let mut bindings = Bindings::default();
-    let mut server: Option<RunningServer> = None;
-    let mut problems = Vec::new();
-    let steps: Vec<Step> = readme::blocks(&text)
-        .iter()
-        .filter(|block| block.lang == "console")
-        .flat_map(readme::console_steps)
-        .collect();
-    for step in steps {
-        let command = bindings.substitute(&step.command);
-        let (binary, args) = match solution_command(lesson, &command) {
-            Ok(found) => found,
-            Err(why) => {
-                problems.push(format!("README.md:{}: {why}", step.line));
-                continue;
-            }
-        };
-        let path = bin_dir.join(&binary);
-        if !path.is_file() {
-            problems.push(format!(
-                "README.md:{}: {} is not built: run `cargo test` at the repository root",
-                step.line,
-                path.display()
-            ));
-            continue;
-        }
-        let result = if binary.ends_with("-server") {
-            server = None; // one server at a time, as in the learner's terminal
-            start_server(&path, &args, step.expected.len()).map(|(started, lines)| {
-                server = Some(started);
-                lines
-            })
-        } else {
-            run_client(&path, &args, server.as_ref())
-        };
-        let actual = match result {
-            Ok(lines) => lines,
-            Err(why) => {
-                problems.push(format!(
-                    "README.md:{}: `{}`: {why}",
-                    step.line, step.command
-                ));
-                continue;
-            }
-        };
-        let actual: Vec<&str> = actual.iter().map(String::as_str).collect();
-        if let Err(why) = bindings.match_lines(&step.expected, &actual) {
-            problems.push(format!(
-                "README.md:{}: `{}` printed something else: {why}",
-                step.line, step.command
-            ));
-        }
-    }
-    problems
+    demo::run_console_blocks(
+        &text,
+        lesson,
+        &lesson.package(Side::Solution),
+        &|name| Some(bin_dir.join(name)),
+    )
 }
 
 #[test]

@@ -26,6 +26,45 @@ fn check(lesson: &str, dir: &std::path::Path) -> (Option<i32>, String) {
     (output.status.code(), text)
 }
 
+/// What is wrong with a check's report as feedback: every failure must say what was expected,
+/// what came back and what to change, and never in words that fit any test.
+fn feedback_problems(report: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for generic in [
+        "expected: the test passes",
+        "the lesson's tests finish",
+        "tests/lesson.rs runs",
+    ] {
+        if report.contains(generic) {
+            problems.push(format!("the report says the generic {generic:?}"));
+        }
+    }
+    let blocks: Vec<&str> = report.split("\nFAIL ").skip(1).collect();
+    for block in blocks {
+        let mut lines = block.lines();
+        let name = lines.next().unwrap_or_default();
+        let block: String = lines
+            .take_while(|line| line.starts_with("       "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for part in ["expected:", "got:", "hint:"] {
+            if !block.contains(part) {
+                problems.push(format!("the failure {name:?} has no {part:?} line"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn feedback_without_a_hint_is_a_problem() {
+    let good = "\nFAIL test a rule\n       expected: a rule\n       got:      no\n       hint:     Exercise 1\nok   next\n";
+    assert!(feedback_problems(good).is_empty(), "{:?}", feedback_problems(good));
+    let bare = "\nFAIL test a rule\n       expected: the test passes\n       got:      no\n";
+    let problems = feedback_problems(bare);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
 #[test]
 #[ignore = "slow: builds every solution; run by .ci/run"]
 fn every_solution_passes_its_check() {
@@ -60,6 +99,11 @@ fn every_untouched_starter_fails_its_check() {
                 lesson.number
             ));
         }
+        problems.extend(
+            feedback_problems(&text)
+                .into_iter()
+                .map(|problem| format!("starter {}: {problem}", lesson.number)),
+        );
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n\n"));
 }

@@ -1,6 +1,7 @@
 //! Building the learner's crate and running its lesson tests with cargo, and explaining the
 //! compile errors a learner of this course meets most.
 
+use anyhow::Context as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Failure, Target, run_with_limit, tail};
+use super::{Failure, Target, tail};
 
 /// The cargo that runs us (cargo sets `CARGO` for `cargo run` and `cargo test`), else `cargo`.
 pub fn cargo() -> PathBuf {
@@ -44,6 +45,8 @@ pub struct Build {
     pub errors: Vec<CompileError>,
     /// Binaries built, by name.
     pub executables: HashMap<String, PathBuf>,
+    /// The test executable of `tests/lesson.rs`, when it was built.
+    pub lesson_tests: Option<PathBuf>,
     /// Cargo's own output (build script failures land here).
     pub stderr: String,
 }
@@ -63,6 +66,14 @@ pub fn parse_build_messages(stdout: &str) -> Build {
                     message: inner["message"].as_str().unwrap_or_default().to_string(),
                     rendered: inner["rendered"].as_str().unwrap_or_default().to_string(),
                 });
+            }
+            Some("compiler-artifact")
+                if message["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|kind| kind == "test"))
+                    && message["target"]["name"] == "lesson" =>
+            {
+                build.lesson_tests = message["executable"].as_str().map(PathBuf::from);
             }
             Some("compiler-artifact") => {
                 let is_bin = message["target"]["kind"]
@@ -98,7 +109,35 @@ pub async fn build(root: &Path, target: &Target, limit: Duration) -> anyhow::Res
     if target.has_lesson_tests() {
         command.args(["--test", "lesson"]);
     }
-    let Some(output) = run_with_limit(command, limit).await? else {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().context("cannot run cargo")?;
+    let stdout = child.stdout.take().context("cargo's stdout")?;
+    let mut stderr = child.stderr.take().context("cargo's stderr")?;
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
+    // cargo's JSON lines, read as they come, so that a long first build shows its progress.
+    let read = async {
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        let (mut all, mut compiled) = (String::new(), 0usize);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("\"compiler-artifact\"") && line.contains("\"fresh\":false") {
+                compiled += 1;
+                if compiled % 20 == 0 {
+                    eprintln!("==>   ... {compiled} crates compiled so far");
+                }
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    };
+    let Ok(stdout) = tokio::time::timeout(limit, read).await else {
         return Ok(Build {
             stderr: format!(
                 "cargo build took longer than {} s and was stopped",
@@ -107,9 +146,10 @@ pub async fn build(root: &Path, target: &Target, limit: Duration) -> anyhow::Res
             ..Build::default()
         });
     };
-    let mut build = parse_build_messages(&String::from_utf8_lossy(&output.stdout));
-    build.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    build.success &= output.status.success();
+    let status = child.wait().await.context("wait for cargo")?;
+    let mut build = parse_build_messages(&stdout);
+    build.stderr = errors.await.unwrap_or_default();
+    build.success &= status.success();
     Ok(build)
 }
 
@@ -260,84 +300,128 @@ fn tail_head(text: &str, lines: usize) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestResult {
     pub name: String,
-    pub passed: bool,
-    /// What the test printed when it failed (its panic message).
+    pub outcome: Outcome,
+    /// What the test printed (its panic message, when it failed).
     pub output: String,
+    pub took: Duration,
 }
 
-/// Reads libtest's output: `test NAME ... ok` lines and the `---- NAME stdout ----` sections.
-pub fn parse_test_output(stdout: &str) -> Vec<TestResult> {
-    let mut results = Vec::new();
-    for line in stdout.lines() {
-        let Some(rest) = line.strip_prefix("test ") else {
-            continue;
-        };
-        let Some((name, verdict)) = rest.rsplit_once(" ... ") else {
-            continue;
-        };
-        let passed = match verdict.trim() {
-            "ok" => true,
-            "FAILED" => false,
-            _ => continue,
-        };
-        results.push(TestResult {
-            name: name.trim().to_string(),
-            passed,
-            output: String::new(),
-        });
+/// How one test ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Still running at the per-test limit: it was stopped, with everything it started.
+    Hung,
+}
+
+/// The names of the tests in a libtest executable (`--list --format terse`).
+pub fn parse_test_list(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The part of a failed test's output that says why: from the panic on, without libtest's own
+/// lines.
+pub fn failure_message(output: &str) -> String {
+    let from = output.find("panicked at").map_or(0, |at| {
+        output[..at].rfind('\n').map_or(0, |line_start| line_start + 1)
+    });
+    output[from..]
+        .lines()
+        .filter(|line| {
+            !line.starts_with("note: run with `RUST_BACKTRACE")
+                && !line.starts_with("test result:")
+                && !line.starts_with("failures:")
+                && !line.starts_with("running ")
+                && !line.starts_with("error: test failed")
+                && !line.starts_with("    ")
+                && !(line.starts_with("test ") && line.ends_with(" ... FAILED"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// Lists the tests of a test executable.
+pub async fn list_tests(executable: &Path, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let output = tokio::process::Command::new(executable)
+        .args(["--list", "--format", "terse"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("cannot run {}", executable.display()))?;
+    Ok(parse_test_list(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Runs one test of a test executable, in a process group of its own. A test still running
+/// after `limit` is stopped with everything it started (the whole group is killed).
+pub async fn run_test(
+    executable: &Path,
+    dir: &Path,
+    name: &str,
+    limit: Duration,
+) -> anyhow::Result<TestResult> {
+    let started = std::time::Instant::now();
+    let mut command = tokio::process::Command::new(executable);
+    command
+        .args([name, "--exact", "--test-threads", "1", "--color", "never"])
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot run {}", executable.display()))?;
+    let group = child.id();
+    let result = tokio::time::timeout(limit, child.wait_with_output()).await;
+    // Whatever happened, nothing the test started may outlive it.
+    if let Some(group) = group {
+        kill_group(group);
     }
-    for result in results.iter_mut().filter(|r| !r.passed) {
-        let header = format!("---- {} stdout ----", result.name);
-        if let Some(start) = stdout.find(&header) {
-            let section = &stdout[start + header.len()..];
-            let end = section
-                .find("\n---- ")
-                .or_else(|| section.find("\nfailures:"))
-                .unwrap_or(section.len());
-            result.output = section[..end]
-                .lines()
-                .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
-                .collect::<Vec<_>>()
-                .join("\n")
-                .trim()
-                .to_string();
+    let (outcome, output) = match result {
+        Ok(output) => {
+            let output = output?;
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let outcome = if output.status.success() {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            };
+            (outcome, text)
         }
-    }
-    results
-}
-
-/// What `cargo test --test lesson` did.
-#[derive(Debug)]
-pub enum TestRun {
-    Ran {
-        results: Vec<TestResult>,
-        output: String,
-    },
-    TimedOut,
-}
-
-/// `cargo test -p PACKAGE --test lesson`.
-pub async fn test(root: &Path, target: &Target, limit: Duration) -> anyhow::Result<TestRun> {
-    let mut command = command(root);
-    command.args([
-        "test",
-        "-p",
-        &target.package,
-        "--test",
-        "lesson",
-        "--",
-        "--color",
-        "never",
-    ]);
-    let Some(output) = run_with_limit(command, limit).await? else {
-        return Ok(TestRun::TimedOut);
+        Err(_) => (Outcome::Hung, String::new()),
     };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    Ok(TestRun::Ran {
-        results: parse_test_output(&stdout),
-        output: format!("{stdout}\n{stderr}"),
+    Ok(TestResult {
+        name: name.to_string(),
+        outcome,
+        output,
+        took: started.elapsed(),
     })
+}
+
+/// Kills every process of the group `group` (a test and whatever it started).
+fn kill_group(group: u32) {
+    let Ok(group) = i32::try_from(group) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid names
+    // the process group, which `process_group(0)` made for this test alone.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
 }
 
 #[cfg(test)]
@@ -389,21 +473,18 @@ mod tests {
     }
 
     #[test]
-    fn test_output_is_read_test_by_test() {
-        let stdout = "running 2 tests\ntest an_empty_batch_creates_nothing ... ok\n\
-            test a_batch_of_three ... FAILED\n\nfailures:\n\n---- a_batch_of_three stdout ----\n\n\
+    fn test_lists_and_failures_are_read() {
+        let list = "an_empty_batch_creates_nothing: test\na_batch_of_three: test\n\n2 tests, 0 benchmarks\n";
+        assert_eq!(
+            parse_test_list(list),
+            vec!["an_empty_batch_creates_nothing", "a_batch_of_three"]
+        );
+        let output = "\nrunning 1 test\ntest a_batch_of_three ... FAILED\n\nfailures:\n\n---- a_batch_of_three stdout ----\n\n\
             thread 'a_batch_of_three' panicked at tests/lesson.rs:40:10:\nBatchCreateLinks should succeed\n\
-            note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\nfailures:\n    a_batch_of_three\n";
-        let results = parse_test_output(stdout);
-        assert_eq!(results.len(), 2);
-        assert!(results[0].passed);
-        assert!(!results[1].passed);
-        assert!(
-            results[1]
-                .output
-                .ends_with("BatchCreateLinks should succeed"),
-            "{:?}",
-            results[1].output
+            note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\nfailures:\n    a_batch_of_three\n\ntest result: FAILED. 0 passed; 1 failed\n";
+        assert_eq!(
+            failure_message(output),
+            "thread 'a_batch_of_three' panicked at tests/lesson.rs:40:10:\nBatchCreateLinks should succeed"
         );
     }
 

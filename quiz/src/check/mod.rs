@@ -11,6 +11,7 @@ pub mod client;
 pub mod rpc;
 pub mod server;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -69,8 +70,8 @@ impl Target {
 pub struct Limits {
     /// `cargo build` of the crate.
     pub build: Duration,
-    /// `cargo test --test lesson`.
-    pub tests: Duration,
+    /// One test of `tests/lesson.rs`: a test still running after this is named and stopped.
+    pub test: Duration,
     /// From starting the server to its `listening on` line.
     pub server_start: Duration,
     /// One gRPC call.
@@ -83,7 +84,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             build: Duration::from_secs(15 * 60),
-            tests: Duration::from_secs(10 * 60),
+            test: Duration::from_secs(60),
             server_start: Duration::from_secs(20),
             call: Duration::from_secs(5),
             client_run: Duration::from_secs(20),
@@ -310,6 +311,7 @@ pub async fn run(
     lesson: &Lesson,
     target: &Target,
     limits: Limits,
+    test_hints: &BTreeMap<String, String>,
     reporter: &mut Reporter,
 ) -> anyhow::Result<()> {
     let style = reporter.style;
@@ -337,52 +339,23 @@ pub async fn run(
         &format!("built in {:.0} s", started.elapsed().as_secs_f64()),
     );
 
-    if target.has_lesson_tests() {
-        progress(
-            style,
-            &format!(
-                "running the lesson's tests (cargo test -p {} --test lesson)",
-                target.package
-            ),
-        );
-        match cargo::test(root, target, limits.tests).await? {
-            cargo::TestRun::TimedOut => reporter.record(
-                "the lesson's tests finish",
-                Err(Failure::new(
-                    format!(
-                        "tests/lesson.rs to finish within {} s",
-                        limits.tests.as_secs()
-                    ),
-                    "they were still running, and were stopped",
-                    "A test waits for something that never happens: a server call that never \
-                     answers, or a stream that never ends.",
-                )),
-            ),
-            cargo::TestRun::Ran { results, output } if results.is_empty() => reporter.record(
-                "the lesson's tests run",
-                Err(Failure::new(
-                    "tests/lesson.rs runs",
-                    tail(&output, 25),
-                    "Run `cargo test --test lesson` in the crate's folder.",
-                )),
-            ),
-            cargo::TestRun::Ran { results, .. } => {
-                for test in results {
-                    let result = if test.passed {
-                        Ok(())
-                    } else {
-                        Err(Failure::new(
-                            "the test passes",
-                            head(&test.output, 12),
-                            todos.hint(None),
-                        ))
-                    };
-                    reporter.record(&format!("test {}", test.name.replace('_', " ")), result);
-                }
-            }
+    match (&build.lesson_tests, target.has_lesson_tests()) {
+        (Some(executable), _) => {
+            run_lesson_tests(executable, target, limits, test_hints, &todos, reporter).await?;
         }
-    } else {
-        reporter.note("(this crate has no tests/lesson.rs)");
+        (None, true) => reporter.record(
+            "the lesson's tests build",
+            Err(Failure::new(
+                "cargo to build tests/lesson.rs",
+                "the build gave no test executable",
+                "Run `cargo test --test lesson` in the crate's folder to see why.",
+            )),
+        ),
+        (None, false) => reporter.note("(this crate has no tests/lesson.rs)"),
+    }
+
+    if !lesson.server {
+        check_demo(root, lesson, target, &build, reporter).await;
     }
 
     if lesson.server {
@@ -413,6 +386,150 @@ pub async fn run(
         )
         .await;
     }
+    Ok(())
+}
+
+/// Runs the crate's program the way the lesson's "Run it" blocks do, and compares what it prints
+/// with what the lesson shows (lessons without a server; a server's client is checked against
+/// the running server instead).
+async fn check_demo(
+    root: &Path,
+    lesson: &Lesson,
+    target: &Target,
+    build: &cargo::Build,
+    reporter: &mut Reporter,
+) {
+    let readme = root
+        .join("lessons")
+        .join(lesson.dir_name())
+        .join("README.md");
+    let Ok(text) = std::fs::read_to_string(&readme) else {
+        return;
+    };
+    if !text.contains("```console") {
+        return;
+    }
+    progress(
+        reporter.style,
+        &format!("running {} as the lesson's \"Run it\" blocks do", target.package),
+    );
+    let (lesson, package, executables) = (
+        lesson.clone(),
+        target.package.clone(),
+        build.executables.clone(),
+    );
+    let problems = tokio::task::spawn_blocking(move || {
+        crate::demo::run_console_blocks(&text, &lesson, &package, &|name| {
+            executables.get(name).cloned()
+        })
+    })
+    .await
+    .unwrap_or_else(|error| vec![format!("the run could not finish: {error}")]);
+    let result = if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            format!(
+                "`cargo run` prints what the \"Run it\" block of lessons/{}/README.md shows",
+                lesson_dir_name(root, &readme)
+            ),
+            problems.join("\n"),
+            "Run `cargo run` in the crate's folder and compare with the lesson's block. A \
+             `todo!()` left in src/main.rs panics: write the program the lesson describes.",
+        ))
+    };
+    reporter.record("the program prints what the lesson shows", result);
+}
+
+fn lesson_dir_name(root: &Path, readme: &Path) -> String {
+    readme
+        .parent()
+        .and_then(|dir| dir.strip_prefix(root.join("lessons")).ok())
+        .map_or_else(String::new, |dir| dir.display().to_string())
+}
+
+/// A test's name as the rule it checks: `a_deleted_code_is_never_handed_out_again` reads "a
+/// deleted code is never handed out again".
+pub fn rule(test: &str) -> String {
+    test.replace('_', " ")
+}
+
+/// Runs every test of `tests/lesson.rs` on its own, reporting each as it ends. A test that
+/// hangs is named and stopped after `limits.test`; the others still run.
+async fn run_lesson_tests(
+    executable: &Path,
+    target: &Target,
+    limits: Limits,
+    test_hints: &BTreeMap<String, String>,
+    todos: &Todos,
+    reporter: &mut Reporter,
+) -> anyhow::Result<()> {
+    let style = reporter.style;
+    let names = cargo::list_tests(executable, &target.dir).await?;
+    if names.is_empty() {
+        reporter.record(
+            "the lesson's tests run",
+            Err(Failure::new(
+                "tests/lesson.rs to list its tests",
+                "it listed none",
+                "Run `cargo test --test lesson` in the crate's folder to see why.",
+            )),
+        );
+        return Ok(());
+    }
+    progress(
+        style,
+        &format!(
+            "running the {} tests of tests/lesson.rs, one at a time (at most {} s each)",
+            names.len(),
+            limits.test.as_secs()
+        ),
+    );
+    let started = Instant::now();
+    for name in &names {
+        let test = cargo::run_test(executable, &target.dir, name, limits.test).await?;
+        let hint = || {
+            test_hints.get(name).cloned().unwrap_or_else(|| {
+                format!(
+                    "Read the test `{name}` in tests/lesson.rs: its name is the rule. {}",
+                    todos.hint(None)
+                )
+            })
+        };
+        let result = match test.outcome {
+            cargo::Outcome::Passed => Ok(()),
+            cargo::Outcome::Failed => {
+                let message = cargo::failure_message(&test.output);
+                Err(Failure::new(
+                    format!("{} (tests/lesson.rs, `{name}`)", rule(name)),
+                    if message.is_empty() {
+                        head(&test.output, 12)
+                    } else {
+                        head(&message, 12)
+                    },
+                    hint(),
+                ))
+            }
+            cargo::Outcome::Hung => Err(Failure::new(
+                format!(
+                    "{} (tests/lesson.rs, `{name}`), within {} s",
+                    rule(name),
+                    limits.test.as_secs()
+                ),
+                format!(
+                    "the test was still running after {} s and was stopped: it waits for \
+                     something that never comes (a reply, or the end of a stream)",
+                    test.took.as_secs()
+                ),
+                hint(),
+            )),
+        };
+        reporter.record(&format!("test {}", rule(name)), result);
+    }
+    progress(
+        style,
+        &format!("tests ran in {:.1} s", started.elapsed().as_secs_f64()),
+    );
     Ok(())
 }
 

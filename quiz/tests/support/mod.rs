@@ -10,54 +10,103 @@ pub struct TempCourse {
     pub root: PathBuf,
 }
 
-/// The right answers of `QUIZ`, in order.
-pub const RIGHT: &str = "b,a,c,b,a,c";
-/// Four wrong answers of six: below the pass mark of 5.
-pub const FAILING: &str = "b,a,a,a,a,a";
+/// The right answers of `QUIZ`, in the file's order: choice ids, and the free text last.
+pub const RIGHT: &str = "yes,first,third,second,first,third,second,0x96 0x01";
+/// Three wrong answers of eight: 5 right, below the pass mark of 7.
+pub const FAILING: &str = "yes,first,first,first,first,third,second,96 02";
 
-pub const QUIZ: &str = r#"hint = "Read the lesson again, slowly."
+pub const QUIZ: &str = r#"hints = [
+  "Read the lesson again, slowly.",
+  "Look at the second paragraph.",
+  "The fragment: `let x = 1;`",
+]
+
+[tests]
+it_works = "Exercise 1, `works` in src/lib.rs: make it work."
 
 [[question]]
 id = "one"
 prompt = "Which of these is a question?"
-choices = ["no", "yes", "maybe"]
-answer = "b"
-explanation = "Because b."
+answer = "yes"
+explanation = "Because yes."
+choices = [
+  { id = "no", text = "no", why = "No is not it." },
+  { id = "yes", text = "yes" },
+  { id = "maybe", text = "maybe", why = "Maybe is not it." },
+]
 
 [[question]]
 id = "two"
 prompt = "Which of these is the first?"
-choices = ["first", "second", "third"]
-answer = "a"
-explanation = "Because a."
+answer = "first"
+explanation = "Because first."
+choices = [
+  { id = "first", text = "first" },
+  { id = "second", text = "second", why = "Second is not it." },
+  { id = "third", text = "third", why = "Third is not it." },
+]
 
 [[question]]
 id = "three"
 prompt = "Which of these is the third?"
-choices = ["first", "second", "third"]
-answer = "c"
-explanation = "Because c."
+answer = "third"
+explanation = "Because third."
+choices = [
+  { id = "first", text = "first", why = "First is not it." },
+  { id = "second", text = "second", why = "Second is not it." },
+  { id = "third", text = "third" },
+]
 
 [[question]]
 id = "four"
 prompt = "Which of these is the second?"
-choices = ["first", "second", "third", "fourth"]
-answer = "b"
-explanation = "Because b."
+answer = "second"
+explanation = "Because second."
+choices = [
+  { id = "first", text = "first", why = "First is not it." },
+  { id = "second", text = "second" },
+  { id = "third", text = "third", why = "Third is not it." },
+  { id = "fourth", text = "fourth", why = "Fourth is not it." },
+]
 
 [[question]]
 id = "five"
 prompt = "Which of these is the first?"
-choices = ["first", "second", "third"]
-answer = "a"
-explanation = "Because a."
+answer = "first"
+explanation = "Because first."
+choices = [
+  { id = "first", text = "first" },
+  { id = "second", text = "second", why = "Second is not it." },
+  { id = "third", text = "third", why = "Third is not it." },
+]
 
 [[question]]
 id = "six"
 prompt = "Which of these is the third?"
-choices = ["first", "second", "third"]
-answer = "c"
-explanation = "Because c."
+answer = "third"
+explanation = "Because third."
+choices = [
+  { id = "first", text = "first", why = "First is not it." },
+  { id = "second", text = "second", why = "Second is not it." },
+  { id = "third", text = "third" },
+]
+
+[[question]]
+id = "seven"
+prompt = "Which of these is the second?"
+answer = "second"
+explanation = "Because second."
+choices = [
+  { id = "first", text = "first", why = "First is not it." },
+  { id = "second", text = "second" },
+  { id = "third", text = "third", why = "Third is not it." },
+]
+
+[[question]]
+id = "varint"
+prompt = "Write 150 as a varint, in hex."
+accept = ["96 01"]
+explanation = "Seven bits at a time, low bits first."
 "#;
 
 impl TempCourse {
