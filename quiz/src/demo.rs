@@ -103,6 +103,7 @@ fn start_server(
     expected: usize,
 ) -> Result<(RunningServer, Vec<String>), String> {
     let mut command = Command::new(binary);
+    command.env("RUST_BACKTRACE", "0");
     command.args(args);
     if !args.iter().any(|a| a == "--addr") {
         command.args(["--addr", "127.0.0.1:0"]);
@@ -160,6 +161,7 @@ fn run_client(
     server: Option<&RunningServer>,
 ) -> Result<Vec<String>, String> {
     let mut command = Command::new(binary);
+    command.env("RUST_BACKTRACE", "0");
     command
         .args(args)
         .stdin(Stdio::null())

@@ -84,7 +84,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             build: Duration::from_secs(15 * 60),
-            test: Duration::from_secs(60),
+            test: Duration::from_secs(30),
             server_start: Duration::from_secs(20),
             call: Duration::from_secs(5),
             client_run: Duration::from_secs(20),
