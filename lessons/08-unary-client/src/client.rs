@@ -18,9 +18,9 @@ pub type Client = LinkServiceClient<Channel>;
 /// through the returned client gives up with `CANCELLED` ("Timeout expired") if the server has
 /// not started to answer within `timeout`.
 pub async fn connect(addr: &str, timeout: Duration) -> Result<Client, tonic::transport::Error> {
-    // TODO(lesson 08): put `http://` in front of `addr` unless it has a scheme already, build an
-    // `Endpoint` with a connect timeout and a timeout for every call, connect, and wrap the
-    // channel in a `LinkServiceClient`.
+    // TODO(lesson 08): exercise 1 first: make `addr` a URL, with `http://` in front unless it
+    // has a scheme already. Then build the `Endpoint` as step 1 of the lesson shows: a connect
+    // timeout, a timeout for every call, connect, and wrap the channel in a `LinkServiceClient`.
     let _ = (addr, timeout); // (only keeps "unused variable" warnings away until you do)
     todo!("lesson 08: client::connect")
 }
@@ -34,28 +34,29 @@ pub fn describe(link: &Link) -> String {
 }
 
 pub async fn create(client: &mut Client, url: String) -> Result<Link, Status> {
-    // TODO(lesson 08): call CreateLink, print "created CODE -> URL", return the link.
+    // TODO(lesson 08): step 2 of the lesson: call CreateLink, print "created CODE -> URL",
+    // return the link.
     let _ = (client, url);
     todo!("lesson 08: client::create")
 }
 
 pub async fn get(client: &mut Client, short_code: String) -> Result<Link, Status> {
-    // TODO(lesson 08): call GetLink, print the link with `describe`, return it.
+    // TODO(lesson 08): exercise 2. Call GetLink, print the link with `describe`, return it.
     let _ = (client, short_code);
     todo!("lesson 08: client::get")
 }
 
 pub async fn delete(client: &mut Client, short_code: String) -> Result<(), Status> {
-    // TODO(lesson 08): call DeleteLink, then print "deleted CODE".
+    // TODO(lesson 08): exercise 2. Call DeleteLink; once it succeeded, print "deleted CODE".
     let _ = (client, short_code);
     todo!("lesson 08: client::delete")
 }
 
 /// The lesson's flow: create a link, read it back, delete it, and show that it is gone.
 pub async fn demo(client: &mut Client) -> Result<(), Status> {
-    // TODO(lesson 08): create https://example.com/article-one, get it, delete it, and get it
-    // again: that last call must fail with NOT_FOUND; print it as
-    // "get after delete: NotFound: MESSAGE" and return Ok(()).
+    // TODO(lesson 08): exercise 4. Create https://example.com/article-one, get it, delete it,
+    // and get it again. Only NOT_FOUND is the right end for that last call: print it as
+    // "get after delete: NotFound: MESSAGE". Any other outcome is the demo's error.
     let _ = client;
     todo!("lesson 08: client::demo")
 }

@@ -103,7 +103,7 @@ async fn create(cx: &Context, client: ClientBinary<'_>) -> Result<(), Failure> {
         return Err(mismatch(
             &run,
             format!("created CODE -> {url}"),
-            "Print the link the server sent back: `println!(\"created {} -> {}\", link.short_code, link.url)`.",
+            "Print the link the server sent back, in the lesson's format: the word `created`, its short code, an arrow, its URL.",
         ));
     };
     match cx.get(&code).await {
@@ -181,8 +181,8 @@ async fn list(cx: &Context, client: ClientBinary<'_>) -> Result<(), Failure> {
                 links.len(),
                 codes.join(", ")
             ),
-            "Read the stream to its end (`while let Some(link) = stream.message().await?`) and \
-             print each link as it arrives.",
+            "Read the stream until `message()` says it has ended (`Ok(None)`), printing each link \
+             as it arrives, and report an `Err` instead of taking it for the end.",
         ))
     }
 }

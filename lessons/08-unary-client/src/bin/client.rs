@@ -1,7 +1,7 @@
 //! The shortener's command-line client.
 //!
 //! TODO(lesson 08): the commands are ready; they call the functions you write in
-//! src/client.rs. Write `by_code` at the bottom.
+//! src/client.rs. Write `causes` and `by_code` at the bottom (exercise 3).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -66,15 +66,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// would print the whole chain as it is, but tonic wraps a connection error in a layer that
 /// shows its cause's text as its own, so "tcp connect error" would appear twice.
 fn causes(error: &anyhow::Error) -> String {
-    let mut causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-    causes.dedup(); // removes a cause equal to the one just before it
-    causes.join(": ")
+    // TODO(lesson 08): exercise 3. Go down the error's chain of causes and join their texts
+    // with ": ", leaving out a text that only repeats the one just before it.
+    let _ = error; // (only keeps an "unused variable" warning away until you do)
+    todo!("lesson 08: causes")
 }
 
 /// A failed call, shown by its status code (the part a program should act on) and message.
 fn by_code(status: Status) -> anyhow::Error {
-    // TODO(lesson 08): an error that reads "CODE: MESSAGE", e.g. `NotFound: no link has ...`
-    // (the `Debug` form of `status.code()`, then `status.message()`).
-    let _ = status;
+    // TODO(lesson 08): exercise 3. An error whose text is the status code's name, then ": ",
+    // then the status message, as in `NotFound: no link has the short code "zzzzzz"`.
+    let _ = status; // (only keeps an "unused variable" warning away until you do)
     todo!("lesson 08: by_code")
 }
