@@ -1,16 +1,28 @@
-//! Lesson 01: one link, two encodings. The same `Link` becomes protobuf bytes (with prost) and
-//! JSON text (with serde_json), so that the two can be compared side by side.
+//! Lesson 01: messages by hand. `CreateLinkRequest` (the worked example) and `Link` become
+//! protobuf bytes with prost, and the same `Link` also becomes JSON text with serde_json, so
+//! that the two encodings can be compared side by side.
 
-// TODO(lesson 01): bring `prost::Message` into scope: `encode_to_vec` is one of its methods.
+// TODO(lesson 01): Learn, step 3: `encode_to_vec` is a method of a prost trait; bring it into scope.
+
+/// The request a client sends to shorten a URL: one field, the smallest message of the contract.
+///
+/// The number in `tag = "..."` is the field number of the contract
+/// (`proto/shortener/link.proto`): it, not the name, is what travels on the wire.
+// TODO(lesson 01): Learn, step 2: make this a protobuf message, as the lesson shows.
+#[derive(Clone, PartialEq, Debug)]
+pub struct CreateLinkRequest {
+    pub url: String,
+}
+
+/// The request in protobuf's binary encoding.
+pub fn request_to_protobuf(request: &CreateLinkRequest) -> Vec<u8> {
+    // TODO(lesson 01): Learn, step 3: encode the request with prost.
+    todo!("encode {request:?} with prost (Learn, step 3)")
+}
 
 /// A shortened link, written by hand the way generated code will look from lesson 02 on.
-///
-/// The numbers in `tag = "..."` are the field numbers of the contract
-/// (`proto/shortener/link.proto`): they, not the names, are what travels on the wire.
-// TODO(lesson 01): derive `prost::Message` and `serde::Serialize` instead of `Debug` (prost's
-// derive writes a Debug of its own), and put `#[prost(TYPE, tag = "N")]` above each field:
-// id is an int64 with tag 1, url a string with tag 2, short_code a string with tag 3, clicks an
-// int64 with tag 4.
+// TODO(lesson 01): Exercise 1: make Link a protobuf message with the contract's field numbers and
+// types. Exercise 2: let serde turn it into JSON as well.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Link {
     pub id: i64,
@@ -21,14 +33,14 @@ pub struct Link {
 
 /// The link in protobuf's binary encoding.
 pub fn to_protobuf(link: &Link) -> Vec<u8> {
-    // TODO(lesson 01): encode the link with prost.
-    todo!("encode {link:?} with prost (step 3 of the lesson)")
+    // TODO(lesson 01): Exercise 1: encode the link with prost.
+    todo!("encode {link:?} with prost (Exercise 1)")
 }
 
 /// The same link as JSON text.
 pub fn to_json(link: &Link) -> Result<String, serde_json::Error> {
-    // TODO(lesson 01): turn the link into JSON with serde_json.
-    todo!("turn {link:?} into JSON with serde_json (step 4 of the lesson)")
+    // TODO(lesson 01): Exercise 2: turn the link into compact JSON text with serde_json.
+    todo!("turn {link:?} into JSON with serde_json (Exercise 2)")
 }
 
 /// Bytes as lowercase hex, two digits a byte, the way protobuf bytes are usually shown.

@@ -1,20 +1,17 @@
-//! Encodes one link as protobuf and as JSON, and prints both with their sizes.
+//! Encodes a request and a link as protobuf, the link as JSON too, and prints each with its size.
 
-use lesson_01::{Link, hex, to_json, to_protobuf};
+use lesson_01::{CreateLinkRequest, hex, request_to_protobuf};
 
 fn main() -> Result<(), serde_json::Error> {
-    let link = Link {
-        id: 1,
+    // The worked example: a message with one field.
+    let request = CreateLinkRequest {
         url: "https://example.com/article-one".to_string(),
-        short_code: "k7m2px".to_string(),
-        clicks: 42,
     };
+    let bytes = request_to_protobuf(&request);
+    println!("{request:?}");
+    println!("protobuf: {:>2} bytes  {}", bytes.len(), hex(&bytes));
 
-    let protobuf = to_protobuf(&link);
-    let json = to_json(&link)?;
-
-    println!("{link:?}");
-    println!("protobuf: {:>2} bytes  {}", protobuf.len(), hex(&protobuf));
-    println!("json:     {:>2} bytes  {json}", json.len());
-    Ok(())
+    // TODO(lesson 01): Exercise 3: build the link of the lesson, and print what "Run it" shows
+    // after the request: the link itself, its protobuf size and bytes, its JSON size and text.
+    todo!("Exercise 3: print the link in both encodings")
 }

@@ -1,12 +1,25 @@
-//! Lesson 01: one link, two encodings. The same `Link` becomes protobuf bytes (with prost) and
-//! JSON text (with serde_json), so that the two can be compared side by side.
+//! Lesson 01: messages by hand. `CreateLinkRequest` (the worked example) and `Link` become
+//! protobuf bytes with prost, and the same `Link` also becomes JSON text with serde_json, so
+//! that the two encodings can be compared side by side.
 
 use prost::Message;
 
-/// A shortened link, written by hand the way generated code will look from lesson 02 on.
+/// The request a client sends to shorten a URL: one field, the smallest message of the contract.
 ///
-/// The numbers in `tag = "..."` are the field numbers of the contract
-/// (`proto/shortener/link.proto`): they, not the names, are what travels on the wire.
+/// The number in `tag = "..."` is the field number of the contract
+/// (`proto/shortener/link.proto`): it, not the name, is what travels on the wire.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CreateLinkRequest {
+    #[prost(string, tag = "1")]
+    pub url: String,
+}
+
+/// The request in protobuf's binary encoding.
+pub fn request_to_protobuf(request: &CreateLinkRequest) -> Vec<u8> {
+    request.encode_to_vec()
+}
+
+/// A shortened link, written by hand the way generated code will look from lesson 02 on.
 #[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
 pub struct Link {
     #[prost(int64, tag = "1")]

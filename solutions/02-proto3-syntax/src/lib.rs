@@ -28,7 +28,6 @@ pub fn example_link() -> Link {
             ("campaign".to_string(), "spring".to_string()),
             ("source".to_string(), "newsletter".to_string()),
         ]),
-        // A oneof is an Option of a Rust enum with one variant per field.
         expiry: Some(Expiry::MaxClicks(1000)),
         // An enum field is an i32; the setter below stores a LinkStatus in it.
         ..Default::default()
@@ -47,11 +46,11 @@ pub fn describe(link: &Link) -> String {
     // The getter turns the stored i32 into a LinkStatus, and unknown numbers into Unspecified.
     lines.push(format!("status: {:?}", link.status()));
 
-    match &link.owner {
-        Some(owner) if owner.verified => lines.push(format!("owner: {} (verified)", owner.email)),
-        Some(owner) => lines.push(format!("owner: {}", owner.email)),
-        None => lines.push("owner: none".to_string()),
-    }
+    lines.push(match &link.owner {
+        Some(owner) if owner.verified => format!("owner: {} (verified)", owner.email),
+        Some(owner) => format!("owner: {}", owner.email),
+        None => "owner: none".to_string(),
+    });
 
     lines.push(format!("tags: {}", link.tags.join(", ")));
 

@@ -1,5 +1,6 @@
 //! Lesson 02's checks: `proto/link.proto` declares every kind of field the lesson shows, with
-//! the numbers it gives, and `describe` reads each of them from the generated Rust.
+//! the numbers it gives, `example_link` sets each of them, and `describe` reads each of them
+//! from the generated Rust.
 //!
 //! The tests don't trust your generated types to check themselves: they encode your link and
 //! decode the bytes with `WireLink` below, a message written by hand that knows only the field
@@ -158,6 +159,41 @@ fn expiry_is_a_oneof_of_fields_9_and_10() {
     assert!(
         describe(&generated_from(&both)).ends_with("expires: after 5 clicks"),
         "fields 9 and 10 should both belong to `oneof expiry`: when both arrive, the last one wins"
+    );
+}
+
+#[test]
+fn labels_are_printed_sorted_by_key() {
+    let keys = [
+        "team", "env", "zone", "app", "owner", "cost", "tier", "region",
+    ];
+    let many = WireLink {
+        labels: keys
+            .iter()
+            .map(|key| (key.to_string(), "x".to_string()))
+            .collect(),
+        ..full_wire_link()
+    };
+    let text = describe(&generated_from(&many));
+    assert!(
+        text.contains("labels: app=x, cost=x, env=x, owner=x, region=x, team=x, tier=x, zone=x\n"),
+        "a map has no order (a HashMap iterates differently from run to run): sort the `key=value` texts before you join them. describe printed:\n{text}"
+    );
+}
+
+#[test]
+fn describe_prints_the_example_as_run_it_shows() {
+    let expected = "\
+link 1: k7m2px -> https://example.com/article-one (42 clicks)
+status: Active
+owner: ada@example.com (verified)
+tags: docs, launch
+labels: campaign=spring, source=newsletter
+expires: after 1000 clicks";
+    assert_eq!(
+        describe(&example_link()),
+        expected,
+        "describe(&example_link()) should print the lines of the lesson's Run it, one per field"
     );
 }
 

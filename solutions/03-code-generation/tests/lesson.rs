@@ -1,11 +1,14 @@
-//! Lesson 03's checks: `proto/link.proto` holds the unary part of the contract, and `build.rs`
-//! turned it into messages, a server trait and a client.
+//! Lesson 03's checks: `proto/link.proto` holds the unary part of the contract, `build.rs`
+//! turned it into messages, a server trait and a client, and `cargo run` prints what the
+//! generated types encode.
 //!
 //! Two kinds of test live here. Some encode messages with your generated types and decode the
 //! bytes with the course's contract (`proto/shortener/link.proto` at the top of the repository),
 //! the way a program in any other language would read them. Others open the Rust file that
 //! `build.rs` wrote into OUT_DIR and look for the server trait and the client in it. Please don't
 //! edit them: `cargo quiz check 03` runs them as they are.
+
+use std::process::Command;
 
 use prost::Message;
 
@@ -26,6 +29,29 @@ fn generated_module(code: &str, name: &str) -> String {
     };
     let rest = &code[begin + start.len()..];
     let end = rest.find("pub mod ").unwrap_or(rest.len());
+    rest[..end].to_string()
+}
+
+/// The text of `pub struct NAME ...` in the generated code, up to its closing brace, or "".
+fn generated_struct(code: &str, name: &str) -> String {
+    let start = format!("pub struct {name} ");
+    let Some(begin) = code.find(&start) else {
+        return String::new();
+    };
+    let rest = &code[begin..];
+    let end = rest.find('}').map_or(rest.len(), |end| end + 1);
+    rest[..end].to_string()
+}
+
+/// The declaration of `async fn METHOD(...)` in the generated server trait, up to its `;`.
+fn trait_method(code: &str, method: &str) -> String {
+    let server = generated_module(code, "link_service_server");
+    let start = format!("async fn {method}(");
+    let Some(begin) = server.find(&start) else {
+        return String::new();
+    };
+    let rest = &server[begin..];
+    let end = rest.find(';').unwrap_or(rest.len());
     rest[..end].to_string()
 }
 
@@ -93,6 +119,49 @@ fn every_unary_message_is_generated() {
 }
 
 #[test]
+fn get_and_delete_requests_carry_the_short_code_in_field_1() {
+    let code = generated_code();
+    for message in ["GetLinkRequest", "DeleteLinkRequest"] {
+        let text = generated_struct(&code, message);
+        assert!(
+            text.contains("#[prost(string, tag = \"1\")]") && text.contains("pub short_code:"),
+            "`message {message}` should hold one field: the short code, a string, number 1. OUT_DIR/shortener.rs has:\n{}",
+            if text.is_empty() {
+                "(no such struct)"
+            } else {
+                &text
+            }
+        );
+    }
+    assert!(
+        code.contains("pub struct DeleteLinkResponse {}"),
+        "`message DeleteLinkResponse {{}}` should be empty: a delete has nothing to return yet"
+    );
+}
+
+#[test]
+fn each_rpc_takes_its_own_request_and_returns_its_own_response() {
+    let code = generated_code();
+    for (rpc, method) in [
+        ("CreateLink", "create_link"),
+        ("GetLink", "get_link"),
+        ("DeleteLink", "delete_link"),
+    ] {
+        let declaration = trait_method(&code, method);
+        assert!(
+            declaration.contains(&format!("tonic::Request<super::{rpc}Request>"))
+                && declaration.contains(&format!("tonic::Response<super::{rpc}Response>")),
+            "the RPC {rpc} should take a {rpc}Request and return a {rpc}Response. The generated trait says:\n{}",
+            if declaration.is_empty() {
+                "(no such method)"
+            } else {
+                &declaration
+            }
+        );
+    }
+}
+
+#[test]
 fn the_server_trait_has_the_three_unary_rpcs() {
     let server = generated_module(&generated_code(), "link_service_server");
     assert!(
@@ -132,4 +201,26 @@ fn the_client_has_the_three_unary_rpcs() {
             "the client has no `{method}` method: add `rpc {rpc}(...) returns (...);` to the service"
         );
     }
+}
+
+#[test]
+fn cargo_run_prints_the_service_and_the_sizes() {
+    let output = Command::new(env!("CARGO_BIN_EXE_solution-03"))
+        .output()
+        .expect("the crate's binary (src/main.rs) should start");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "`cargo run` should exit with success; a todo!() left in src/lib.rs panics.\nIt printed:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = "\
+service shortener.LinkService
+CreateLinkRequest: 33 bytes
+GetLinkResponse:   45 bytes
+";
+    assert_eq!(
+        stdout, expected,
+        "src/main.rs should print exactly the three lines of the lesson's \"Run it\" (Exercise 3): compare line by line, spaces included"
+    );
 }
