@@ -1,6 +1,7 @@
 //! Lesson 04: what a `Link` looks like on the wire. prost encodes and decodes it; a few lines of
 //! hand-written Rust read the same bytes back, one varint at a time.
-//! TODO(lesson 04): fill in the functions below; `dump.rs` is given, and uses them.
+//! TODO(lesson 04): the README's worked example fills in encode_link and decode_link; the other
+//! functions that end in `todo!()` are the exercises. `WireType` and `dump.rs` are given.
 
 /// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
 pub mod pb {
@@ -14,31 +15,34 @@ use pb::Link;
 
 /// The link in protobuf's binary encoding.
 pub fn encode_link(link: &Link) -> Vec<u8> {
-    // TODO(lesson 04): one call of the prost::Message trait does it.
-    todo!("encode_link: encode {link:?} with prost")
+    // TODO(lesson 04): the worked example: one method of the prost::Message trait.
+    todo!("encode_link({link:?}): the README's first worked example")
 }
 
 /// Reads a link back from its encoding. Bytes that are not a valid `Link` are an error.
 pub fn decode_link(bytes: &[u8]) -> Result<Link, prost::DecodeError> {
-    // TODO(lesson 04): the other half of prost::Message: read a Link from the bytes.
-    todo!("decode_link: decode {} bytes with prost", bytes.len())
+    // TODO(lesson 04): the worked example: the other half of the prost::Message trait.
+    todo!(
+        "decode_link of {} bytes: the README's first worked example",
+        bytes.len()
+    )
 }
 
 /// The same link as JSON, with the field names a JSON API would use.
 pub fn link_to_json(link: &Link) -> String {
-    // TODO(lesson 04): build a JSON object with serde_json::json! and turn it into a String.
-    todo!("link_to_json: {link:?} as JSON")
+    // TODO(lesson 04): Exercise 4: the link as compact JSON, with serde_json.
+    todo!("Exercise 4: link_to_json({link:?})")
 }
 
 /// Reads one varint from the start of `bytes`: its value, and how many bytes it took.
 ///
 /// Each byte carries 7 bits of the number, least significant group first; a set high bit
-/// (0x80) means "more bytes follow". `None` if the bytes end before the varint does, or if
-/// it runs past 10 bytes (64 bits need at most 10 groups of 7).
+/// (0x80) means "more bytes follow". `None` if the bytes end before the varint does, if it runs
+/// past 10 bytes (64 bits need at most 10 groups of 7), or if its 10th byte holds more than the
+/// one bit that is left of a `u64` (prost refuses that varint too).
 pub fn decode_varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    // TODO(lesson 04): add up the low 7 bits of each byte, shifted by 7 more each time,
-    // until a byte without the 0x80 bit; give up after 10 bytes.
-    todo!("decode_varint: read a varint from {bytes:02x?}")
+    // TODO(lesson 04): Exercise 1: read the varint, byte by byte, by the rules above.
+    todo!("Exercise 1: decode_varint({bytes:02x?})")
 }
 
 // NEW(lesson 04): WireType is given: decode_key, below, returns one.
@@ -56,9 +60,10 @@ pub enum WireType {
 }
 
 /// Splits a key (the varint in front of every field) into the field number and the wire type:
-/// `key = field_number << 3 | wire_type`. `None` for field number 0 and for the wire types
-/// proto3 never writes (3 and 4 were groups; 6 and 7 were never used).
+/// `key = field_number << 3 | wire_type`. `None` for a key wider than 32 bits (field numbers
+/// stop at 2^29 - 1), for field number 0, and for the wire types proto3 never writes (3 and 4
+/// were groups; 6 and 7 were never used).
 pub fn decode_key(key: u64) -> Option<(u32, WireType)> {
-    // TODO(lesson 04): the wire type is `key & 0b111`, the field number `key >> 3`.
-    todo!("decode_key: split {key:#x} into field number and wire type")
+    // TODO(lesson 04): Exercise 2: split the key by the rules above.
+    todo!("Exercise 2: decode_key({key:#x})")
 }

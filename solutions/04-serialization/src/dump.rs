@@ -16,6 +16,16 @@ fn field_name(number: u32) -> &'static str {
     }
 }
 
+/// How the dump names a wire type.
+fn wire_type_name(wire_type: WireType) -> &'static str {
+    match wire_type {
+        WireType::Varint => "wire type 0 (varint)",
+        WireType::I64 => "wire type 1 (8 bytes)",
+        WireType::Len => "wire type 2 (length-delimited)",
+        WireType::I32 => "wire type 5 (4 bytes)",
+    }
+}
+
 /// `bytes` as hex, padded so that the meaning starts in the same column on every line.
 fn line(bytes: &[u8], meaning: &str) -> String {
     let hex: Vec<String> = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -37,51 +47,54 @@ pub fn dump(bytes: &[u8]) -> Result<String, String> {
             .ok_or_else(|| format!("byte {at}: the key's varint is cut off"))?;
         let (field, wire_type) =
             decode_key(key).ok_or_else(|| format!("byte {at}: {key} is not a valid key"))?;
-        let kind = match wire_type {
-            WireType::Varint => "wire type 0 (varint)",
-            WireType::I64 => "wire type 1 (8 bytes)",
-            WireType::Len => "wire type 2 (length-delimited)",
-            WireType::I32 => "wire type 5 (4 bytes)",
-        };
-        let name = field_name(field);
-        out += &line(
-            &bytes[at..at + key_len],
-            &format!("key: field {field} ({name}), {kind}"),
+        let meaning = format!(
+            "key: field {field} ({}), {}",
+            field_name(field),
+            wire_type_name(wire_type)
         );
+        out += &line(&bytes[at..at + key_len], &meaning);
         at += key_len;
 
-        match wire_type {
-            WireType::Varint => {
-                let (value, len) = decode_varint(&bytes[at..])
-                    .ok_or_else(|| format!("byte {at}: the varint is cut off"))?;
-                out += &line(&bytes[at..at + len], &format!("varint: {value}"));
-                at += len;
-            }
-            WireType::Len => {
-                let (len, len_len) = decode_varint(&bytes[at..])
-                    .ok_or_else(|| format!("byte {at}: the length is cut off"))?;
-                out += &line(&bytes[at..at + len_len], &format!("length: {len} bytes"));
-                at += len_len;
-                let end = usize::try_from(len)
-                    .ok()
-                    .and_then(|len| at.checked_add(len))
-                    .filter(|&end| end <= bytes.len())
-                    .ok_or_else(|| format!("byte {at}: {len} bytes announced, fewer left"))?;
-                for chunk in bytes[at..end].chunks(PER_LINE) {
-                    out += &line(chunk, &format!("{:?}", String::from_utf8_lossy(chunk)));
-                }
-                at = end;
-            }
-            WireType::I64 | WireType::I32 => {
-                let size = if wire_type == WireType::I64 { 8 } else { 4 };
-                let end = at + size;
-                if end > bytes.len() {
-                    return Err(format!("byte {at}: {size} bytes announced, fewer left"));
-                }
-                out += &line(&bytes[at..end], &format!("{size} fixed bytes"));
-                at = end;
-            }
-        }
+        let (lines, next) = explain_value(bytes, at, wire_type)?;
+        out += &lines;
+        at = next;
     }
     Ok(out)
+}
+
+/// Explains the value that starts at byte `at`, laid out as `wire_type` says: its lines of dump,
+/// and where the next field starts. Bytes that end before the value does are an error, never a
+/// panic.
+fn explain_value(bytes: &[u8], at: usize, wire_type: WireType) -> Result<(String, usize), String> {
+    match wire_type {
+        WireType::Varint => {
+            let (value, len) = decode_varint(&bytes[at..])
+                .ok_or_else(|| format!("byte {at}: the varint is cut off"))?;
+            let end = at + len;
+            Ok((line(&bytes[at..end], &format!("varint: {value}")), end))
+        }
+        WireType::Len => {
+            let (len, len_len) = decode_varint(&bytes[at..])
+                .ok_or_else(|| format!("byte {at}: the length is cut off"))?;
+            let start = at + len_len;
+            let mut lines = line(&bytes[at..start], &format!("length: {len} bytes"));
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|len| start.checked_add(len))
+                .filter(|&end| end <= bytes.len())
+                .ok_or_else(|| format!("byte {start}: {len} bytes announced, fewer left"))?;
+            for chunk in bytes[start..end].chunks(PER_LINE) {
+                lines += &line(chunk, &format!("{:?}", String::from_utf8_lossy(chunk)));
+            }
+            Ok((lines, end))
+        }
+        WireType::I64 | WireType::I32 => {
+            let size = if wire_type == WireType::I64 { 8 } else { 4 };
+            let end = at + size;
+            if end > bytes.len() {
+                return Err(format!("byte {at}: {size} bytes announced, fewer left"));
+            }
+            Ok((line(&bytes[at..end], &format!("{size} fixed bytes")), end))
+        }
+    }
 }

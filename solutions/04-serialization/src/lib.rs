@@ -35,11 +35,15 @@ pub fn link_to_json(link: &Link) -> String {
 /// Reads one varint from the start of `bytes`: its value, and how many bytes it took.
 ///
 /// Each byte carries 7 bits of the number, least significant group first; a set high bit
-/// (0x80) means "more bytes follow". `None` if the bytes end before the varint does, or if
-/// it runs past 10 bytes (64 bits need at most 10 groups of 7).
+/// (0x80) means "more bytes follow". `None` if the bytes end before the varint does, if it runs
+/// past 10 bytes (64 bits need at most 10 groups of 7), or if its 10th byte holds more than the
+/// one bit that is left of a `u64` (prost refuses that varint too).
 pub fn decode_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value = 0u64;
     for (index, &byte) in bytes.iter().enumerate().take(10) {
+        if index == 9 && byte > 0x01 {
+            return None;
+        }
         value |= u64::from(byte & 0x7f) << (7 * index);
         if byte & 0x80 == 0 {
             return Some((value, index + 1));
@@ -62,9 +66,11 @@ pub enum WireType {
 }
 
 /// Splits a key (the varint in front of every field) into the field number and the wire type:
-/// `key = field_number << 3 | wire_type`. `None` for field number 0 and for the wire types
-/// proto3 never writes (3 and 4 were groups; 6 and 7 were never used).
+/// `key = field_number << 3 | wire_type`. `None` for a key wider than 32 bits (field numbers
+/// stop at 2^29 - 1), for field number 0, and for the wire types proto3 never writes (3 and 4
+/// were groups; 6 and 7 were never used).
 pub fn decode_key(key: u64) -> Option<(u32, WireType)> {
+    let key = u32::try_from(key).ok()?;
     let wire_type = match key & 0b111 {
         0 => WireType::Varint,
         1 => WireType::I64,
@@ -72,6 +78,9 @@ pub fn decode_key(key: u64) -> Option<(u32, WireType)> {
         5 => WireType::I32,
         _ => return None,
     };
-    let field_number = u32::try_from(key >> 3).ok().filter(|&n| n > 0)?;
+    let field_number = key >> 3;
+    if field_number == 0 {
+        return None;
+    }
     Some((field_number, wire_type))
 }

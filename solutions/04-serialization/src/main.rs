@@ -2,6 +2,7 @@
 //! to a field this program does not know.
 
 use prost::Message;
+
 use solution_04::dump::dump;
 use solution_04::pb::Link;
 use solution_04::{decode_link, encode_link, link_to_json};
@@ -14,10 +15,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         clicks: 1500,
     };
     let bytes = encode_link(&link);
-    let json = link_to_json(&link);
-
     println!("{link:?}");
     println!();
+
+    let json = link_to_json(&link);
     println!(
         "protobuf: {} bytes (encoded_len: {})",
         bytes.len(),

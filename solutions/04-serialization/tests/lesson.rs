@@ -93,6 +93,11 @@ fn link_to_json_names_every_field() {
     assert_eq!(json["url"], "https://example.com/article-one");
     assert_eq!(json["short_code"], "k7m2px");
     assert_eq!(json["clicks"], 1500);
+    assert_eq!(
+        link_to_json(&sample()).len(),
+        86,
+        "compact JSON, as an API sends it, is 86 bytes for this link: no spaces, no newlines"
+    );
 }
 
 #[test]
@@ -158,6 +163,29 @@ fn decode_varint_refuses_a_varint_that_never_ends() {
 }
 
 #[test]
+fn decode_varint_refuses_a_tenth_byte_above_1_as_prost_does() {
+    // Nine bytes carry 63 bits; the 10th byte has room for one more bit, so only 0x00 and 0x01.
+    let mut too_big = vec![0xff; 9];
+    too_big.push(0x02);
+    assert!(
+        prost::encoding::decode_varint(&mut too_big.as_slice()).is_err(),
+        "prost refuses this varint"
+    );
+    assert_eq!(
+        decode_varint(&too_big),
+        None,
+        "the 10th byte of {too_big:02x?} holds more than the one bit left of a u64: refuse it, as prost does"
+    );
+    let mut continued = vec![0xff; 9];
+    continued.push(0x81);
+    assert_eq!(
+        decode_varint(&continued),
+        None,
+        "a 10th byte with its high bit set ({continued:02x?}) is too long and too big"
+    );
+}
+
+#[test]
 fn decode_key_splits_field_number_and_wire_type() {
     let cases = [
         (0x08, 1, WireType::Varint),
@@ -189,6 +217,22 @@ fn decode_key_reads_large_field_numbers() {
 }
 
 #[test]
+fn decode_key_refuses_a_key_wider_than_32_bits() {
+    let largest = (536_870_911u64 << 3) | 5; // field 2^29 - 1, wire type 5
+    assert_eq!(
+        decode_key(largest),
+        Some((536_870_911, WireType::I32)),
+        "536,870,911 (2^29 - 1) is the largest field number: its key {largest:#x} is valid"
+    );
+    let wider = 536_870_912u64 << 3; // field 2^29: the key needs 33 bits
+    assert_eq!(
+        decode_key(wider),
+        None,
+        "a key above u32::MAX ({wider:#x}) is not valid, as prost says: refuse it before you shift"
+    );
+}
+
+#[test]
 fn decode_key_refuses_what_proto3_never_writes() {
     for key in [0x0b, 0x0c, 0x0e, 0x0f] {
         assert_eq!(
@@ -214,5 +258,60 @@ fn the_dump_explains_every_byte_of_a_link() {
             text.lines().any(|line| line == expected),
             "the dump should have the line {expected:?}; it is:\n{text}"
         );
+    }
+}
+
+#[test]
+fn the_dump_steps_over_fields_of_every_wire_type() {
+    // Fields a `Link` does not have: 5 (varint 7), 6 (fixed64 1), 7 (fixed32 2), 8 (the bytes "hi").
+    let bytes = [
+        0x28, 0x07, //
+        0x31, 1, 0, 0, 0, 0, 0, 0, 0, //
+        0x3d, 2, 0, 0, 0, //
+        0x42, 0x02, b'h', b'i',
+    ];
+    let text = dump(&bytes).expect("fields of every wire type should dump");
+    for expected in [
+        "28                      key: field 5 (unknown), wire type 0 (varint)",
+        "07                      varint: 7",
+        "31                      key: field 6 (unknown), wire type 1 (8 bytes)",
+        "01 00 00 00 00 00 00 00 8 fixed bytes",
+        "3d                      key: field 7 (unknown), wire type 5 (4 bytes)",
+        "02 00 00 00             4 fixed bytes",
+        "42                      key: field 8 (unknown), wire type 2 (length-delimited)",
+        "02                      length: 2 bytes",
+        "68 69                   \"hi\"",
+    ] {
+        assert!(
+            text.lines().any(|line| line == expected),
+            "the dump should have the line {expected:?}: the wire type says how long the value is; it is:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_dump_reports_bytes_cut_short_instead_of_panicking() {
+    let cases: [(&str, &[u8]); 5] = [
+        ("a key with no value after it", &[0x08]),
+        ("a varint cut off", &[0x08, 0xac]),
+        ("a length that runs past the end", &[0x12, 0x05, b'h', b'i']),
+        ("4 fixed bytes announced, 2 left", &[0x3d, 0x02, 0x00]),
+        (
+            "a length of u64::MAX",
+            &[
+                0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+            ],
+        ),
+    ];
+    for (what, bytes) in cases {
+        let result = std::panic::catch_unwind(|| dump(bytes));
+        match result {
+            Ok(Err(_)) => {}
+            Ok(Ok(text)) => panic!("{what} ({bytes:02x?}) should be an Err, not the dump:\n{text}"),
+            Err(_) => panic!(
+                "dump panicked on {what} ({bytes:02x?}) (the panic message is above): check that \
+                 the value fits in what is left before you slice, and return an Err"
+            ),
+        }
     }
 }

@@ -2,7 +2,15 @@
 //! two broken schemas.
 
 use prost::Message;
+
 use solution_05::{describe_v1, describe_v2, field_4_as_string, id_as_sint64, upgrade, v1, v2};
+
+/// What a v1 program and a v2 program each read from the same bytes.
+fn read_with_both(bytes: &[u8]) -> Result<(), prost::DecodeError> {
+    println!("  v1 reads: {}", describe_v1(&v1::Link::decode(bytes)?));
+    println!("  v2 reads: {}", describe_v2(&v2::Link::decode(bytes)?));
+    Ok(())
+}
 
 fn main() -> Result<(), prost::DecodeError> {
     let link = v1::Link {
@@ -11,29 +19,14 @@ fn main() -> Result<(), prost::DecodeError> {
         short_code: "k7m2px".to_string(),
         clicks: 1500,
     };
-
     let old_bytes = link.encode_to_vec();
     println!("v1 writes {} bytes: {link:?}", old_bytes.len());
-    println!(
-        "  v1 reads: {}",
-        describe_v1(&v1::Link::decode(old_bytes.as_slice())?)
-    );
-    println!(
-        "  v2 reads: {}",
-        describe_v2(&v2::Link::decode(old_bytes.as_slice())?)
-    );
+    read_with_both(&old_bytes)?;
 
     let newer = upgrade(&link, "Article one");
     let new_bytes = newer.encode_to_vec();
     println!("v2 writes {} bytes: {newer:?}", new_bytes.len());
-    println!(
-        "  v1 reads: {}",
-        describe_v1(&v1::Link::decode(new_bytes.as_slice())?)
-    );
-    println!(
-        "  v2 reads: {}",
-        describe_v2(&v2::Link::decode(new_bytes.as_slice())?)
-    );
+    read_with_both(&new_bytes)?;
 
     println!();
     println!("the v1 bytes, read by the broken schemas:");
