@@ -11,11 +11,11 @@ pub mod pb {
 }
 // NEW(lesson 06): lesson 05's modules and functions are gone.
 
-mod server; // NEW(lesson 06): src/server.rs, where you write the service (README, step 3).
+mod server; // NEW(lesson 06): src/server.rs, where the service is written (Exercise 2).
 
 pub use server::LinkServer; // NEW(lesson 06): what `serve` will put behind the server.
 
-// TODO(lesson 06): you will need pb::link_service_server::LinkServiceServer here.
+// TODO(lesson 06): Exercise 1: import the server wrapper that build.rs generated, from `pb`.
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming; // NEW(lesson 06): given, for TCP_NODELAY below.
 
@@ -25,9 +25,9 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 
 /// Serves `LinkService` on `listener` until the returned future is dropped.
 pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
-    // TODO(lesson 06): this server has no service at all, so tonic answers every call with
-    // UNIMPLEMENTED and an empty message. Replace `add_routes(...)` with
-    // `add_service(...)` of a LinkServiceServer wrapping a LinkServer (README, step 4).
+    // TODO(lesson 06): Exercise 1: this server has no service at all, so tonic answers every
+    // call with UNIMPLEMENTED and an empty message. Mount a LinkServer here, in the generated
+    // wrapper, in place of the empty routes.
     // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
     // response back until the client's delayed ACK arrives (about 40 ms on Linux), and
     // `serve_with_incoming` does not apply the builder's own `tcp_nodelay` setting.

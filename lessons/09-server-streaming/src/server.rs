@@ -54,11 +54,17 @@ impl Links {
     /// A short code that no link has ever had. A random collision is retried, never overwritten.
     fn unused_code(&mut self) -> String {
         loop {
-            let code = self.planned.pop_front().unwrap_or_else(short_code);
+            let code = self.draw();
             if !self.by_code.contains_key(&code) && !self.retired.contains(&code) {
                 return code;
             }
         }
+    }
+
+    /// The next code to try: the codes planned by `LinkServer::with_codes` first, in order,
+    /// then random ones.
+    fn draw(&mut self) -> String {
+        self.planned.pop_front().unwrap_or_else(short_code)
     }
 
     /// Stores a new link for `url` and returns a copy of it.
@@ -135,9 +141,10 @@ impl LinkService for LinkServer {
     }
 
     // TODO(lesson 09): once proto/link.proto has ListLinks, the trait asks for it here: a
-    // `type ListLinksStream` and `async fn list_links`. Copy the links out of the map, sort them
-    // by id, and send them from a spawned task through a bounded `tokio::sync::mpsc` channel,
-    // stopping as soon as a send fails (the client went away).
+    // `type ListLinksStream` and `async fn list_links`. The lesson shows the handler: copy the
+    // links out, sort them, and return the receiving end of a bounded channel that a spawned
+    // task feeds. Exercise 1 is that task's loop: send every link in order, and as soon as a send
+    // fails (the client went away), say so on stderr and stop.
 }
 
 fn not_found(code: &str) -> Status {

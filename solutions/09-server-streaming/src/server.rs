@@ -58,11 +58,17 @@ impl Links {
     /// A short code that no link has ever had. A random collision is retried, never overwritten.
     fn unused_code(&mut self) -> String {
         loop {
-            let code = self.planned.pop_front().unwrap_or_else(short_code);
+            let code = self.draw();
             if !self.by_code.contains_key(&code) && !self.retired.contains(&code) {
                 return code;
             }
         }
+    }
+
+    /// The next code to try: the codes planned by `LinkServer::with_codes` first, in order,
+    /// then random ones.
+    fn draw(&mut self) -> String {
+        self.planned.pop_front().unwrap_or_else(short_code)
     }
 
     /// Stores a new link for `url` and returns a copy of it.
