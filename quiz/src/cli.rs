@@ -40,9 +40,10 @@ enum Command {
     Take {
         /// The lesson number, such as 07.
         lesson: String,
-        /// Answer every question at once, in the question file's order, without prompts: one
-        /// answer each, comma-separated; a choice's id (as in quiz/lessons/NN.toml) or, for a
-        /// free-text question, the text: `--answers redraw,ac02,not-found,...`.
+        /// For scripts and the course's own tests: answer every question at once, in the
+        /// question file's order, without prompts. One answer each, comma-separated: a choice's
+        /// id, or the text of a free-text answer (`--answers redraw,ac02,...`). Learners take
+        /// the quiz on a terminal, without this.
         #[arg(long, value_name = "ANSWERS")]
         answers: Option<String>,
     },
@@ -183,10 +184,9 @@ fn take(
             if !std::io::stdin().is_terminal() {
                 return Err(BadInput(format!(
                     "`cargo quiz take {}` asks its questions on a terminal, but stdin is not a \
-                     terminal; in a script, give every answer with --answers: one a question, \
-                     comma-separated, a choice's id from {} or a free-text answer",
-                    lesson.number,
-                    course.quiz_file(lesson).display()
+                     terminal: run it in a terminal (scripts can answer with --answers, see \
+                     `cargo quiz take --help`)",
+                    lesson.number
                 ))
                 .into());
             }

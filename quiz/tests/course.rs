@@ -177,9 +177,15 @@ fn lessons_give_away_little_of_the_learners_work() {
     println!("lesson  added  shown  share");
     for lesson in course.ready() {
         let mut text = std::fs::read_to_string(lesson_readme(&course, lesson)).unwrap_or_default();
+        // Everything a learner can read: the text, the stepped hints, and the hint a failed test
+        // prints.
         if let Ok(quiz) = Quiz::load(&course.quiz_file(lesson)) {
             text.push('\n');
             text.push_str(&quiz.hints.join("\n"));
+            for hint in quiz.tests.values() {
+                text.push('\n');
+                text.push_str(hint);
+            }
         }
         let share = giveaway::share(
             &course.crate_dir(lesson, Side::Lesson),
@@ -230,6 +236,29 @@ fn every_lesson_from_02_has_an_exercise() {
             vec!["README.md has no `## Your turn` section with a `### Exercise ...`".to_string()]
         } else {
             Vec::new()
+        }
+    });
+}
+
+#[test]
+fn run_it_blocks_say_which_folder_to_run_from() {
+    // `cargo run --bin lesson-NN-...` works only from the lesson's folder: the starters are not
+    // default members of the workspace, so cargo at the top cannot see their binaries.
+    for_every_lesson(|course, lesson| {
+        let text = std::fs::read_to_string(lesson_readme(course, lesson)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let Some(first) = lines.iter().position(|line| line.trim() == "```console") else {
+            return Vec::new();
+        };
+        let folder = format!("lessons/{}", lesson.dir_name());
+        let before = lines[first.saturating_sub(8)..first].join("\n");
+        if before.contains(&folder) {
+            Vec::new()
+        } else {
+            vec![format!(
+                "README.md:{}: say where to run the first console block from (`{folder}`)",
+                first + 1
+            )]
         }
     });
 }

@@ -434,8 +434,9 @@ async fn check_demo(
                 lesson_dir_name(root, &readme)
             ),
             problems.join("\n"),
-            "Run `cargo run` in the crate's folder and compare with the lesson's block. A \
-             `todo!()` left in src/main.rs panics: write the program the lesson describes.",
+            "Run `cargo run` in the crate's folder and compare with the lesson's block. If it \
+             panicked, the output names the file and line: often a `todo!()` that is still to \
+             be written, in src/main.rs or in the library it calls.",
         ))
     };
     reporter.record("the program prints what the lesson shows", result);
@@ -446,6 +447,23 @@ fn lesson_dir_name(root: &Path, readme: &Path) -> String {
         .parent()
         .and_then(|dir| dir.strip_prefix(root.join("lessons")).ok())
         .map_or_else(String::new, |dir| dir.display().to_string())
+}
+
+/// Where a panic from `todo!()` happened (`src/lib.rs:40:5`), if that is why a run failed.
+fn unwritten(message: &str) -> Option<String> {
+    let mut lines = message.lines();
+    while let Some(line) = lines.next() {
+        if let Some((_, at)) = line.split_once("panicked at ")
+            && lines
+                .next()
+                .is_some_and(|next| next.starts_with("not yet implemented"))
+        {
+            let at = at.trim_end_matches(':');
+            let short = at.find("/src/").map_or(at, |i| &at[i + 1..]);
+            return Some(short.to_string());
+        }
+    }
+    None
 }
 
 /// A test's name as the rule it checks: `a_deleted_code_is_never_handed_out_again` reads "a
@@ -500,6 +518,16 @@ async fn run_lesson_tests(
             cargo::Outcome::Passed => Ok(()),
             cargo::Outcome::Failed => {
                 let message = cargo::failure_message(&test.output);
+                // A test that ran into a `todo!()` is not about that test's rule yet: say where
+                // the missing code is first.
+                let hint = || match unwritten(&message) {
+                    Some(at) => format!(
+                        "The test stopped at a `todo!()` in {at}: that code is not written yet. \
+                         The lesson's exercises say what it must do; stuck, ask `cargo quiz \
+                         hint` for a nudge."
+                    ),
+                    None => hint(),
+                };
                 Err(Failure::new(
                     format!("{} (tests/lesson.rs, `{name}`)", rule(name)),
                     if message.is_empty() {
@@ -621,4 +649,18 @@ pub async fn check_server(
         );
     }
     server.stop().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_todo_in_another_function_is_named_with_its_place() {
+        let message = "thread 'decode_key_reads_large_field_numbers' (7) panicked at \
+                       lessons/04-serialization/src/lib.rs:40:5:\nnot yet implemented: decode_varint";
+        assert_eq!(unwritten(message).as_deref(), Some("src/lib.rs:40:5"));
+        let assertion = "thread 'x' (7) panicked at tests/lesson.rs:9:5:\nassertion failed";
+        assert_eq!(unwritten(assertion), None);
+    }
 }
