@@ -346,7 +346,11 @@ fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow:
     for (index, earlier) in quiz.hints.iter().enumerate().take(seen) {
         println!(
             "{}",
-            style.dim(&format!("Hint {} of {total}: {}", index + 1, earlier.trim()))
+            style.dim(&format!(
+                "Hint {} of {total}: {}",
+                index + 1,
+                earlier.trim()
+            ))
         );
     }
     if seen < total {

@@ -263,4 +263,3 @@ pub fn run_console_blocks(
     }
     problems
 }
-

@@ -27,9 +27,15 @@ struct Lines {
 /// in place: `// TODO(lesson 07): ...` or `// NEW(lesson 07): ...`.
 fn is_marker(line: &str) -> bool {
     let trimmed = line.trim_start();
-    ["// TODO(lesson", "// NEW(lesson", "# TODO(lesson", "# NEW(lesson", "//! NEW(lesson"]
-        .iter()
-        .any(|start| trimmed.starts_with(start))
+    [
+        "// TODO(lesson",
+        "// NEW(lesson",
+        "# TODO(lesson",
+        "# NEW(lesson",
+        "//! NEW(lesson",
+    ]
+    .iter()
+    .any(|start| trimmed.starts_with(start))
 }
 
 impl Lines {
@@ -52,7 +58,10 @@ impl Lines {
                 continue;
             }
             in_marker = false;
-            let line = match line.find(" // NEW(lesson").or_else(|| line.find(" // TODO(lesson")) {
+            let line = match line
+                .find(" // NEW(lesson")
+                .or_else(|| line.find(" // TODO(lesson"))
+            {
                 Some(at) => &line[..at],
                 None => line,
             };
@@ -62,7 +71,8 @@ impl Lines {
             let shown = if mine {
                 line.to_string()
             } else {
-                line.replace("solution-", "lesson-").replace("solution_", "lesson_")
+                line.replace("solution-", "lesson-")
+                    .replace("solution_", "lesson_")
             };
             lines.keys.push(normalize::crate_names(line));
             lines.shown.push(shown);
@@ -202,7 +212,10 @@ mod tests {
         )
         .expect("write");
         let shown = render(&mine, &solution, Style::plain()).expect("src/lib.rs differs");
-        assert!(!shown.contains("TODO") && !shown.contains("NEW"), "no markers:\n{shown}");
+        assert!(
+            !shown.contains("TODO") && !shown.contains("NEW"),
+            "no markers:\n{shown}"
+        );
         assert!(
             shown.contains(" use lesson_07::x;") && !shown.contains("crate_NN"),
             "lines are shown as they are, not normalised:\n{shown}"

@@ -2,8 +2,8 @@
 //! consistency checks. `src/main.rs` is the `cargo quiz` command line.
 
 pub mod check;
-pub mod demo;
 pub mod cli;
+pub mod demo;
 pub mod diff;
 pub mod drift;
 pub mod giveaway;

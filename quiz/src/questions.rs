@@ -266,15 +266,15 @@ impl Quiz {
                 return Err(at("the `explanation` is empty".to_string()));
             }
             let kind = match (raw.choices, raw.answer, raw.accept) {
-                (Some(choices), Some(answer), None) => {
-                    Question::choice_kind(choices, answer, text).map_err(|(l, m)| {
-                        error(Some(l.unwrap_or(line)), format!("question {:?}: {m}", raw.id))
-                    })?
-                }
+                (Some(choices), Some(answer), None) => Question::choice_kind(choices, answer, text)
+                    .map_err(|(l, m)| {
+                        error(
+                            Some(l.unwrap_or(line)),
+                            format!("question {:?}: {m}", raw.id),
+                        )
+                    })?,
                 (None, None, Some(accept)) => {
-                    if accept.is_empty()
-                        || accept.iter().any(|a| normalize_answer(a).is_empty())
-                    {
+                    if accept.is_empty() || accept.iter().any(|a| normalize_answer(a).is_empty()) {
                         return Err(at(
                             "`accept` needs at least one answer with a letter or digit in it"
                                 .to_string(),
@@ -339,7 +339,10 @@ impl Question {
                 return Err((None, format!("the choice {:?} has no text", choice.id)));
             }
             if choices[..i].iter().any(|c| c.id == choice.id) {
-                return Err((None, format!("the choice id {:?} is there twice", choice.id)));
+                return Err((
+                    None,
+                    format!("the choice id {:?} is there twice", choice.id),
+                ));
             }
             if choices[..i].iter().any(|c| c.text == choice.text) {
                 return Err((None, format!("the choice {:?} is there twice", choice.text)));
@@ -434,7 +437,11 @@ mod tests {
             quiz.questions[2].parse_answer("three"),
             Some(Answer::Choice(2))
         );
-        assert_eq!(quiz.questions[2].parse_answer("c"), None, "ids, not letters");
+        assert_eq!(
+            quiz.questions[2].parse_answer("c"),
+            None,
+            "ids, not letters"
+        );
     }
 
     #[test]
@@ -442,11 +449,11 @@ mod tests {
         let mut eight = EIGHT;
         eight[3] = ("q1", "one");
         let error = Quiz::parse(&quiz_text(&eight), Path::new("quiz/07.toml")).expect_err("dup");
+        assert!(error.to_string().starts_with("quiz/07.toml:"), "{error}");
         assert!(
-            error.to_string().starts_with("quiz/07.toml:"),
+            error.message.contains("used twice (first on line 6)"),
             "{error}"
         );
-        assert!(error.message.contains("used twice (first on line 6)"), "{error}");
 
         let mut eight = EIGHT;
         eight[1] = ("q2", "four");

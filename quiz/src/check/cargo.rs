@@ -328,7 +328,9 @@ pub fn parse_test_list(stdout: &str) -> Vec<String> {
 /// lines.
 pub fn failure_message(output: &str) -> String {
     let from = output.find("panicked at").map_or(0, |at| {
-        output[..at].rfind('\n').map_or(0, |line_start| line_start + 1)
+        output[..at]
+            .rfind('\n')
+            .map_or(0, |line_start| line_start + 1)
     });
     output[from..]
         .lines()

@@ -411,7 +411,10 @@ async fn check_demo(
     }
     progress(
         reporter.style,
-        &format!("running {} as the lesson's \"Run it\" blocks do", target.package),
+        &format!(
+            "running {} as the lesson's \"Run it\" blocks do",
+            target.package
+        ),
     );
     let (lesson, package, executables) = (
         lesson.clone(),
