@@ -59,10 +59,10 @@ impl Drop for Restore {
 }
 
 fn solution_file(course: &Course, variant: &Variant) -> PathBuf {
-    let lesson = course.lesson(&variant.lesson).expect("a lesson of course.toml");
-    course
-        .crate_dir(lesson, Side::Solution)
-        .join(&variant.file)
+    let lesson = course
+        .lesson(&variant.lesson)
+        .expect("a lesson of course.toml");
+    course.crate_dir(lesson, Side::Solution).join(&variant.file)
 }
 
 #[test]

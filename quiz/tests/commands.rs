@@ -88,7 +88,12 @@ fn bad_input_is_explained_with_exit_code_2() {
         (&["take", "01"], "not a terminal"),
         (&["take", "01", "--answers", "yes,first"], "has 2 answers"),
         (
-            &["take", "01", "--answers", "yes,first,third,second,z,third,second,96 01"],
+            &[
+                "take",
+                "01",
+                "--answers",
+                "yes,first,third,second,z,third,second,96 01",
+            ],
             "answer 5 is \"z\"",
         ),
         (
@@ -142,7 +147,9 @@ fn hints_come_one_step_at_a_time_and_are_remembered() {
     let first = course.quiz(&["hint", "01"]);
     assert_eq!(first.code, Some(0), "{first:?}");
     assert!(
-        first.stdout.contains("Hint 1 of 3: Read the lesson again, slowly."),
+        first
+            .stdout
+            .contains("Hint 1 of 3: Read the lesson again, slowly."),
         "{first:?}"
     );
     assert!(
@@ -151,7 +158,9 @@ fn hints_come_one_step_at_a_time_and_are_remembered() {
     );
     let second = course.quiz(&["hint", "01"]);
     assert!(
-        second.stdout.contains("Hint 2 of 3: Look at the second paragraph."),
+        second
+            .stdout
+            .contains("Hint 2 of 3: Look at the second paragraph."),
         "{second:?}"
     );
     assert!(
@@ -269,7 +278,8 @@ fn an_interactive_quiz_shuffles_asks_again_explains_and_scores() {
         "{shown}"
     );
     assert!(
-        shown.contains("Not quite. Second is not it.") || shown.contains("Not quite. Third is not it."),
+        shown.contains("Not quite. Second is not it.")
+            || shown.contains("Not quite. Third is not it."),
         "a wrong choice says why it is wrong: {shown}"
     );
     assert!(

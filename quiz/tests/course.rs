@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use quiz::manifest::{Course, Lesson, Side};
-use quiz::readme;
 use quiz::questions::Quiz;
+use quiz::readme;
 use quiz::{demo, drift, giveaway, normalize};
 
 fn course() -> Course {
@@ -207,7 +207,13 @@ fn lessons_give_away_little_of_the_learners_work() {
                 share.shown.len(),
                 share.added.len(),
                 share.percent(),
-                share.shown.iter().take(8).cloned().collect::<Vec<_>>().join("\n    ")
+                share
+                    .shown
+                    .iter()
+                    .take(8)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n    ")
             ));
         }
         if lesson.number.as_str() <= "10" {
@@ -339,12 +345,9 @@ fn check_outputs(course: &Course, lesson: &Lesson) -> Vec<String> {
         return vec![format!("{} is missing", readme.display())];
     };
     let bin_dir = binaries_dir();
-    demo::run_console_blocks(
-        &text,
-        lesson,
-        &lesson.package(Side::Solution),
-        &|name| Some(bin_dir.join(name)),
-    )
+    demo::run_console_blocks(&text, lesson, &lesson.package(Side::Solution), &|name| {
+        Some(bin_dir.join(name))
+    })
 }
 
 #[test]

@@ -59,7 +59,11 @@ fn feedback_problems(report: &str) -> Vec<String> {
 #[test]
 fn feedback_without_a_hint_is_a_problem() {
     let good = "\nFAIL test a rule\n       expected: a rule\n       got:      no\n       hint:     Exercise 1\nok   next\n";
-    assert!(feedback_problems(good).is_empty(), "{:?}", feedback_problems(good));
+    assert!(
+        feedback_problems(good).is_empty(),
+        "{:?}",
+        feedback_problems(good)
+    );
     let bare = "\nFAIL test a rule\n       expected: the test passes\n       got:      no\n";
     let problems = feedback_problems(bare);
     assert_eq!(problems.len(), 2, "{problems:?}");
