@@ -62,14 +62,15 @@ pub async fn delete(client: &mut Client, short_code: String) -> Result<(), Statu
 
 /// Prints every link as the server streams it, and returns how many there were.
 pub async fn list(client: &mut Client) -> Result<usize, Status> {
-    // TODO(lesson 09): call ListLinks, print each link with `describe` as it arrives, then
-    // "N links", and return N.
+    // TODO(lesson 09, exercise 2): call ListLinks and read the stream to its end. Print each
+    // link with `describe` as it arrives, then "N links", and return N. An error from the stream
+    // is the call's error, not the end of the list.
     let _ = client; // (only keeps an "unused variable" warning away until you do)
     todo!("lesson 09: client::list")
 }
 
-// TODO(lesson 09): change the demo to the new flow: create three links (article-one, -two and
-// -three), then list them.
+// TODO(lesson 09, exercise 3): change the demo to the new flow: create three links
+// (https://example.com/article-one, -two and -three), then list every link.
 /// The lesson's flow: create a link, read it back, delete it, and show that it is gone.
 pub async fn demo(client: &mut Client) -> Result<(), Status> {
     let link = create(client, "https://example.com/article-one".to_string()).await?;

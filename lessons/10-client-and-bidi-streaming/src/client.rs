@@ -75,8 +75,8 @@ pub async fn list(client: &mut Client) -> Result<usize, Status> {
 
 /// Creates a link for every URL in one client-streaming call.
 pub async fn batch_create(client: &mut Client, urls: Vec<String>) -> Result<Vec<Link>, Status> {
-    // TODO(lesson 10): send the URLs as one BatchCreateLinks stream, print "created N links"
-    // and then "  CODE -> URL" for each link, and return the links.
+    // TODO(lesson 10, exercise 1): send the URLs as one BatchCreateLinks request stream, then
+    // print "created N links" and "  CODE -> URL" for each link created, and return the links.
     let _ = (client, urls); // (only keeps "unused variable" warnings away until you do)
     todo!("lesson 10: client::batch_create")
 }
@@ -88,17 +88,27 @@ pub async fn sync_clicks(
     short_codes: Vec<String>,
     clicks: i64,
 ) -> Result<(), Status> {
-    // TODO(lesson 10): send a SyncRequest per code from a task of its own while this function
-    // reads the answers, printing "synced CODE: total=N ack=BOOL" for each.
+    // TODO(lesson 10, exercise 5): open one SyncClicks call, send a SyncRequest per code (with
+    // `clicks` each) while this function reads the answers, and print
+    // "synced CODE: total=N ack=BOOL" for each answer as it arrives. Requests must keep going
+    // out while answers come in, however many codes there are.
     let _ = (client, short_codes, clicks);
     todo!("lesson 10: client::sync_clicks")
 }
 
+// NEW(lesson 10): the demo is given. It calls the two functions above, which you write.
 /// The lesson's flow: create three links in one batch, then sync ten clicks to each of them
 /// and to a code that does not exist.
 pub async fn demo(client: &mut Client) -> Result<(), Status> {
-    // TODO(lesson 10): batch-create the three article URLs, then sync 10 clicks to their codes
-    // and to "nonexistent".
-    let _ = client;
-    todo!("lesson 10: client::demo")
+    let urls = [
+        "https://example.com/article-one",
+        "https://example.com/article-two",
+        "https://example.com/article-three",
+    ];
+    // NEW(lesson 10): batch-create the three links, then sync their codes and one unknown code.
+    let created = batch_create(client, Vec::from(urls.map(String::from))).await?;
+
+    let mut short_codes: Vec<String> = created.into_iter().map(|link| link.short_code).collect();
+    short_codes.push("nonexistent".to_string());
+    sync_clicks(client, short_codes, 10).await
 }
