@@ -145,6 +145,16 @@ fn the_check_names_the_rule_each_broken_variant_breaks() {
         let named = report
             .lines()
             .any(|line| line.starts_with("FAIL") && line.contains(&variant.expect));
+        // What the learner would read: the check that names the rule, and what it said.
+        let lines: Vec<&str> = report.lines().collect();
+        if let Some(at) = lines
+            .iter()
+            .position(|line| line.starts_with("FAIL") && line.contains(&variant.expect))
+        {
+            for line in lines.iter().skip(at).take(4) {
+                eprintln!("    {line}");
+            }
+        }
         if code != Some(1) || !named || took > LIMIT {
             problems.push(format!(
                 "lesson {} / {:?}: expected exit 1 within {} s with a FAIL line naming {:?}; \
