@@ -179,7 +179,7 @@ async fn a_client_that_drops_the_stream_half_way_leaves_the_server_serving() {
 /// The server binary, started on a free port, with its output read line by line.
 struct ServerProcess {
     addr: String,
-    lines: mpsc::UnboundedReceiver<String>,
+    lines: mpsc::UnboundedReceiver<(&'static str, String)>,
     _child: tokio::process::Child,
 }
 
@@ -193,9 +193,9 @@ impl ServerProcess {
             .spawn()
             .expect("start the server binary");
         let (tx, mut lines) = mpsc::unbounded_channel();
-        forward_lines(child.stdout.take().expect("stdout"), tx.clone());
-        forward_lines(child.stderr.take().expect("stderr"), tx);
-        let first = within(
+        forward_lines(child.stdout.take().expect("stdout"), "stdout", tx.clone());
+        forward_lines(child.stderr.take().expect("stderr"), "stderr", tx);
+        let (_, first) = within(
             10,
             "the server should print `LinkService listening on ADDR`",
             lines.recv(),
@@ -213,11 +213,17 @@ impl ServerProcess {
         }
     }
 
-    /// The next line of output (stdout or stderr) that contains `text`, if one comes in time.
+    /// The next line of output that contains `text`, if one comes in time: a line on stderr,
+    /// where a server reports what went wrong. The same line on stdout fails the test.
     async fn line_with(&mut self, text: &str, limit: Duration) -> Option<String> {
         let wait = async {
-            while let Some(line) = self.lines.recv().await {
+            while let Some((stream, line)) = self.lines.recv().await {
                 if line.contains(text) {
+                    assert_eq!(
+                        stream, "stderr",
+                        "{line:?} went to stdout: a server's report of a problem goes to stderr \
+                         (eprintln!), so that its output stays clean"
+                    );
                     return Some(line);
                 }
             }
@@ -227,14 +233,16 @@ impl ServerProcess {
     }
 }
 
+/// Sends each line of `output` on `tx`, with the name of the stream it came from.
 fn forward_lines(
     output: impl AsyncRead + Unpin + Send + 'static,
-    tx: mpsc::UnboundedSender<String>,
+    stream: &'static str,
+    tx: mpsc::UnboundedSender<(&'static str, String)>,
 ) {
     tokio::spawn(async move {
         let mut lines = BufReader::new(output).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            let _ = tx.send(line);
+            let _ = tx.send((stream, line));
         }
     });
 }
