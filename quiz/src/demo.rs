@@ -213,7 +213,7 @@ pub fn run_console_blocks(
     let mut bindings = Bindings::default();
     let mut server: Option<RunningServer> = None;
     let mut problems = Vec::new();
-    let steps: Vec<Step> = readme::blocks(&text)
+    let steps: Vec<Step> = readme::blocks(text)
         .iter()
         .filter(|block| block.lang == "console")
         .flat_map(readme::console_steps)
