@@ -32,6 +32,10 @@ pub struct Lesson {
     /// The RPCs the lesson's server answers, by their proto names.
     #[serde(default)]
     pub rpcs: Vec<String>,
+    /// Extra black-box checks of the lesson's server, by name: `errors` (lesson 11,
+    /// `quiz/src/check/errors.rs`).
+    #[serde(default)]
+    pub checks: Vec<String>,
     /// False for a lesson that is planned but not written yet.
     #[serde(default = "yes")]
     pub ready: bool,

@@ -8,6 +8,7 @@
 
 pub mod cargo;
 pub mod client;
+pub mod errors;
 pub mod rpc;
 pub mod server;
 
@@ -375,10 +376,11 @@ pub async fn run(
                 .unwrap_or_else(|| root.join("target").join("debug").join(&name));
             (name, path)
         });
-        check_server(
+        check_server_with(
             &binary,
             &name,
             &lesson.rpcs,
+            &lesson.checks,
             client.as_ref().map(|(n, p)| (n.as_str(), p.as_path())),
             limits,
             &todos,
@@ -559,7 +561,7 @@ async fn run_lesson_tests(
     }
     progress(
         style,
-        &format!("tests ran in {:.1} s", started.elapsed().as_secs_f64()),
+        &format!("tests ran in {:.2} s", started.elapsed().as_secs_f64()),
     );
     Ok(())
 }
@@ -575,11 +577,30 @@ pub async fn check_server(
     todos: &Todos,
     reporter: &mut Reporter,
 ) {
-    let started = match server::start(binary, limits.server_start).await {
+    check_server_with(binary, name, rpcs, &[], client, limits, todos, reporter).await;
+}
+
+/// [`check_server`], plus the lesson's extra `checks` (`course.toml`), which may start the
+/// server with arguments of their own.
+#[allow(clippy::too_many_arguments)]
+pub async fn check_server_with(
+    binary: &Path,
+    name: &str,
+    rpcs: &[String],
+    checks: &[String],
+    client: Option<(&str, &Path)>,
+    limits: Limits,
+    todos: &Todos,
+    reporter: &mut Reporter,
+) {
+    let errors = checks.iter().any(|check| check == "errors");
+    let args: &[&str] = if errors { errors::SERVER_ARGS } else { &[] };
+    let started = match server::start_with_args(binary, args, limits.server_start).await {
         Ok(server) => server,
         Err(failure) => {
+            let shown: String = args.iter().map(|arg| format!(" {arg}")).collect();
             let expected = format!(
-                "`{name} --addr 127.0.0.1:0` prints `LinkService listening on 127.0.0.1:PORT`"
+                "`{name} --addr 127.0.0.1:0{shown}` prints `LinkService listening on 127.0.0.1:PORT`"
             );
             let failure = match failure {
                 server::StartFailure::Spawn(error) => Failure::new(
@@ -637,6 +658,9 @@ pub async fn check_server(
                     limit: limits.client_run,
                 };
                 client::run(&cx, binary, rpcs, reporter).await;
+            }
+            if errors {
+                errors::run(&cx, reporter).await;
             }
         }
     }

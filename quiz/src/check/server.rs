@@ -96,8 +96,19 @@ fn forward<R: AsyncRead + Unpin + Send + 'static>(
 
 /// Starts `binary --addr 127.0.0.1:0` and waits up to `limit` for its `listening on` line.
 pub async fn start(binary: &Path, limit: Duration) -> Result<RunningServer, StartFailure> {
+    start_with_args(binary, &[], limit).await
+}
+
+/// Starts `binary --addr 127.0.0.1:0 ARGS...` and waits up to `limit` for its `listening on`
+/// line.
+pub async fn start_with_args(
+    binary: &Path,
+    args: &[&str],
+    limit: Duration,
+) -> Result<RunningServer, StartFailure> {
     let mut child = Command::new(binary)
         .args(["--addr", "127.0.0.1:0"])
+        .args(args)
         .env_remove("SHORTENER_ADDR")
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())

@@ -1,0 +1,123 @@
+//! The shortener's command-line client.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lesson_11::{DEFAULT_ADDR, client};
+use tonic::Status;
+
+// NEW(lesson 11): given: the exit codes, as `--help` shows them. Exercise 4 makes them true.
+/// How the client exits when something goes wrong: scripts can tell the cases apart.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  any other error
+  2  the command line is wrong
+  3  the server refused the input (INVALID_ARGUMENT)
+  4  no link has that short code (NOT_FOUND)
+  5  the server cannot be reached (UNAVAILABLE)";
+
+/// Talks to the link shortener over gRPC.
+#[derive(Debug, Parser)]
+#[command(after_help = EXIT_CODES)] // NEW(lesson 11)
+struct Cli {
+    /// The server's address.
+    #[arg(long, env = "SHORTENER_ADDR", default_value = DEFAULT_ADDR)]
+    addr: String,
+    /// Seconds to wait for the connection, and for each call, before giving up.
+    #[arg(long, default_value_t = 5)]
+    timeout: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Shorten a URL.
+    Create { url: String },
+    /// Show the link behind a short code.
+    Get { short_code: String },
+    /// Delete a link.
+    Delete { short_code: String },
+    /// List every link, oldest first.
+    List,
+    /// Shorten many URLs in one streaming call (from the arguments, or one a line on stdin).
+    Batch { urls: Vec<String> },
+    /// Add clicks to links over one bidirectional stream.
+    Sync {
+        #[arg(long, default_value_t = 1)]
+        clicks: i64,
+        #[arg(required = true)]
+        short_codes: Vec<String>,
+    },
+    /// Run the lesson's flow: batch-create three links, then sync clicks to them.
+    Demo,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // TODO(lesson 11): Exercise 4: report a failure by what went wrong, in words a person
+    // understands, and exit with the code `--help` promises for it.
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", causes(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(cli.timeout);
+    let mut client = client::connect(&cli.addr, timeout)
+        .await
+        .with_context(|| format!("cannot connect to the server at {}", cli.addr))?;
+
+    match cli.command {
+        Command::Create { url } => client::create(&mut client, url).await.map(drop),
+        Command::Get { short_code } => client::get(&mut client, short_code).await.map(drop),
+        Command::Delete { short_code } => client::delete(&mut client, short_code).await,
+        Command::List => client::list(&mut client).await.map(drop),
+        Command::Batch { mut urls } => {
+            if urls.is_empty() {
+                urls = read_lines().context("cannot read URLs from stdin")?;
+            }
+            client::batch_create(&mut client, urls).await.map(drop)
+        }
+        Command::Sync {
+            clicks,
+            short_codes,
+        } => client::sync_clicks(&mut client, short_codes, clicks).await,
+        Command::Demo => client::demo(&mut client).await,
+    }
+    .map_err(by_code)
+}
+
+/// The error and the errors that caused it, joined by ": ", each said once. anyhow's `{:#}`
+/// would print the whole chain as it is, but tonic wraps a connection error in a layer that
+/// shows its cause's text as its own, so "tcp connect error" would appear twice.
+fn causes(error: &anyhow::Error) -> String {
+    let mut causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+    causes.dedup(); // removes a cause equal to the one just before it
+    causes.join(": ")
+}
+
+/// A failed call, shown by its status code (the part a program should act on) and message.
+fn by_code(status: Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+}
+
+/// The non-blank lines of stdin.
+fn read_lines() -> std::io::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        if !line.trim().is_empty() {
+            lines.push(line.trim().to_string());
+        }
+    }
+    Ok(lines)
+}
