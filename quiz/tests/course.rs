@@ -1,6 +1,6 @@
-//! The course checks itself. Each test here is one of the promises in COURSE.md's "Checks that
-//! keep the course honest": what a lesson shows is what its solution contains and prints, the
-//! starters and solutions carry the same tests, and no starter drifts from the lesson before.
+//! The course checks itself. Each test here keeps one of the course's promises (README.md, "How
+//! the course keeps itself honest"): what a lesson shows is what its solution contains and prints,
+//! the starters and solutions carry the same tests, and no starter drifts from the lesson before.
 //!
 //! `readme_outputs_are_what_the_solutions_print` runs the solutions' binaries from
 //! `target/debug`: `cargo test` at the root builds them before any test runs.
