@@ -6,6 +6,7 @@
 //! rules say (checked with the checker's own client, generated from `proto/`); for a lesson
 //! with a client, the client binary prints what the lesson shows.
 
+pub mod auth;
 pub mod cargo;
 pub mod client;
 pub mod errors;
@@ -663,6 +664,9 @@ pub async fn check_server_with(
                 errors::run(&cx, reporter).await;
             }
         }
+    }
+    if checks.iter().any(|check| check == "auth") {
+        auth::run(binary, name, limits, todos, reporter).await;
     }
 
     if let Some(status) = server.exited() {
