@@ -164,7 +164,7 @@ fn bearer(key: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The API key: exercises 1 and 2
+// The API key: exercises 2 (the comparison) and 3 (the check, on LinkService only)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -326,7 +326,7 @@ async fn the_key_guards_link_service_only_not_the_whole_server() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The layer: the log (the worked example), and request ids (exercise 3)
+// The layer: the log (the worked example), and request ids (exercise 1)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
