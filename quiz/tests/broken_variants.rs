@@ -6,12 +6,14 @@
 //! fails, so they run one at a time and only when asked: `.ci/run` runs them with
 //! `cargo test -p quiz --test broken_variants -- --ignored --test-threads 1`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use quiz::manifest::{Course, Side};
 use serde::Deserialize;
+use support::check_crate as check;
 
 /// How long a check of a broken variant may take, build included.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -85,27 +87,6 @@ fn every_variant_still_applies_to_its_solution() {
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
 }
 
-fn check(root: &Path, lesson: &str, dir: &Path) -> (Option<i32>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_quiz"))
-        .args(["check", lesson, "--path"])
-        .arg(dir)
-        .current_dir(root)
-        .env("NO_COLOR", "1")
-        .env_remove("QUIZ_COURSE_ROOT")
-        .env(
-            "QUIZ_PROGRESS_FILE",
-            std::env::temp_dir().join(format!("quiz-broken-{}.toml", std::process::id())),
-        )
-        .output()
-        .expect("run the quiz binary");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code(), text)
-}
-
 #[test]
 #[ignore = "slow, and edits solutions/ while it runs: run by .ci/run, one test thread"]
 fn the_check_names_the_rule_each_broken_variant_breaks() {
@@ -129,11 +110,7 @@ fn the_check_names_the_rule_each_broken_variant_breaks() {
             .expect("write the broken variant");
         let lesson = course.lesson(&variant.lesson).expect("the lesson");
         let started = Instant::now();
-        let (code, report) = check(
-            course.root(),
-            &variant.lesson,
-            &course.crate_dir(lesson, Side::Solution),
-        );
+        let (code, report) = check(&variant.lesson, &course.crate_dir(lesson, Side::Solution));
         let took = started.elapsed();
         drop(restore);
         eprintln!(

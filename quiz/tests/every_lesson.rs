@@ -2,29 +2,10 @@
 //! fails on the untouched starter. Each check builds a crate, so these tests are slow: `.ci/run`
 //! runs them with `cargo test -p quiz --test every_lesson -- --ignored --test-threads 1`.
 
-use std::process::Command;
+mod support;
 
 use quiz::manifest::{Course, Side};
-
-fn check(lesson: &str, dir: &std::path::Path) -> (Option<i32>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_quiz"))
-        .args(["check", lesson, "--path"])
-        .arg(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("QUIZ_COURSE_ROOT")
-        .env(
-            "QUIZ_PROGRESS_FILE",
-            std::env::temp_dir().join(format!("quiz-every-lesson-{}.toml", std::process::id())),
-        )
-        .output()
-        .expect("run the quiz binary");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code(), text)
-}
+use support::check_crate as check;
 
 /// What is wrong with a check's report as feedback: every failure must say what was expected,
 /// what came back and what to change, and never in words that fit any test.

@@ -183,3 +183,25 @@ impl From<Output> for Run {
         }
     }
 }
+
+/// `cargo quiz check LESSON --path DIR` on the real course, as a learner runs it (no colours, a
+/// progress file of its own): its exit code, and its stdout and stderr together.
+pub fn check_crate(lesson: &str, dir: &Path) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_quiz"))
+        .args(["check", lesson, "--path"])
+        .arg(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("QUIZ_COURSE_ROOT")
+        .env(
+            "QUIZ_PROGRESS_FILE",
+            std::env::temp_dir().join(format!("quiz-check-{}.toml", std::process::id())),
+        )
+        .output()
+        .expect("run the quiz binary");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
