@@ -9,19 +9,34 @@ client sees them: bad URLs get INVALID_ARGUMENT with a google.rpc.BadRequest fie
 the `grpc-status-details-bin` trailer, a bad URL in a batch is named by its index, and a batch
 over the limit is refused; a refused batch stores nothing.
 
-Usage: python interop.py PATH/TO/SERVER PATH/TO/link.proto [--errors]
+With --lifecycle (the lesson 13 server), the server is started with an API key and a batch
+limit, every call carries the key, and the Python client also checks: a call without the key
+is UNAUTHENTICATED; a deadline that passes is DEADLINE_EXCEEDED (grpcio's own timer); a batch
+cancelled half-way (`call.cancel()`) stores nothing; a message over the server's limit is
+refused; SIGTERM lets an open stream finish, refuses new connections, and the server exits 0.
+--lifecycle implies --errors.
+
+Usage: python interop.py PATH/TO/SERVER PATH/TO/link.proto [--errors] [--lifecycle]
 """
 
 import itertools
 import os
+import queue
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 from grpc_tools import protoc
 
 # The limit the server is started with when --errors is given.
 MAX_BATCH = 5
+
+# The key the server is started with when --lifecycle is given.
+API_KEY = "interop-key"
 
 # google.rpc.Status and google.rpc.BadRequest, as far as this check reads them: the field
 # numbers are those of googleapis' google/rpc/status.proto and error_details.proto (and Any's
@@ -135,9 +150,112 @@ def check_errors(stub, pb):
     print(f"errors:           {MAX_BATCH} URLs accepted; {MAX_BATCH + 1}, and an endless stream, refused; nothing stored")
 
 
+def with_key(channel):
+    """The channel, with `authorization: Bearer API_KEY` added to every call."""
+    import grpc
+
+    class Key(
+        grpc.UnaryUnaryClientInterceptor,
+        grpc.UnaryStreamClientInterceptor,
+        grpc.StreamUnaryClientInterceptor,
+        grpc.StreamStreamClientInterceptor,
+    ):
+        def _add(self, details):
+            metadata = list(details.metadata or []) + [("authorization", f"Bearer {API_KEY}")]
+            return details._replace(metadata=metadata)
+
+        def intercept_unary_unary(self, continuation, details, request):
+            return continuation(self._add(details), request)
+
+        def intercept_unary_stream(self, continuation, details, request):
+            return continuation(self._add(details), request)
+
+        def intercept_stream_unary(self, continuation, details, requests):
+            return continuation(self._add(details), requests)
+
+        def intercept_stream_stream(self, continuation, details, requests):
+            return continuation(self._add(details), requests)
+
+    return grpc.intercept_channel(channel, Key())
+
+
+def held(items, release):
+    """A request iterator that yields `items`, then waits for `release` before it ends."""
+    yield from items
+    release.wait(30)
+
+
+def check_lifecycle(server, addr, stub, open_stub, pb):
+    import grpc
+
+    def count():
+        return len(list(stub.ListLinks(pb.ListLinksRequest(), timeout=5)))
+
+    try:
+        open_stub.ListLinks(pb.ListLinksRequest(), timeout=5).next()
+        sys.exit("a call without the key should be refused")
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED, error
+    print("key:              UNAUTHENTICATED without the key; every other call sent it")
+
+    release = threading.Event()
+    try:
+        list(stub.SyncClicks(held([], release), timeout=0.3))
+        sys.exit("an idle SyncClicks stream with a deadline should end")
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED, error
+    finally:
+        release.set()
+    print("deadline:         an idle stream past its 300 ms deadline: DEADLINE_EXCEEDED")
+
+    before = count()
+    release = threading.Event()
+    urls = [pb.CreateLinkRequest(url=f"https://example.com/cancelled/{i}") for i in range(3)]
+    call = stub.BatchCreateLinks.future(held(urls, release), timeout=10)
+    time.sleep(0.5)
+    call.cancel()
+    release.set()
+    time.sleep(0.3)
+    assert call.cancelled(), call
+    assert count() == before, "a cancelled batch stored links"
+    print("cancellation:     a batch cancelled after 3 URLs (call.cancel()) stored nothing")
+
+    try:
+        stub.CreateLink(pb.CreateLinkRequest(url="https://example.com/" + "a" * 100_000), timeout=5)
+        sys.exit("a 100 KB request should be refused")
+    except grpc.RpcError as error:
+        code = error.code()
+        assert code in (grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.RESOURCE_EXHAUSTED), error
+    assert stub.CreateLink(pb.CreateLinkRequest(url="https://example.com/after"), timeout=5).link.id
+    print(f"message size:     a 100 KB request refused ({code.name}); the server goes on")
+
+    requests = queue.Queue()
+    answers = stub.SyncClicks(iter(requests.get, None), timeout=30)
+    requests.put(pb.SyncRequest(short_code="nothing", clicks=1))
+    next(answers)
+    server.send_signal(signal.SIGTERM)
+    host, port = addr.rsplit(":", 1)
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "new connections still accepted after SIGTERM"
+        time.sleep(0.05)
+    assert server.poll() is None, "the server exited with a stream open"
+    requests.put(pb.SyncRequest(short_code="nothing", clicks=1))
+    next(answers)
+    requests.put(None)
+    assert list(answers) == []
+    assert server.wait(timeout=10) == 0, server.returncode
+    print("SIGTERM:          the open stream answered, a new connection was refused, exit code 0")
+
+
 def main():
     server_binary, proto_path = sys.argv[1], sys.argv[2]
-    errors = "--errors" in sys.argv[3:]
+    lifecycle = "--lifecycle" in sys.argv[3:]
+    errors = "--errors" in sys.argv[3:] or lifecycle
     out_dir = tempfile.mkdtemp(prefix="interop-")
     generate(proto_path, out_dir)
     import grpc
@@ -147,14 +265,19 @@ def main():
     args = [server_binary, "--addr", "127.0.0.1:0"]
     if errors:
         args += ["--max-batch", str(MAX_BATCH)]
+    if lifecycle:
+        args += ["--api-key", API_KEY]
     server = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = server.stdout.readline()
         if "listening on " not in line:
             sys.exit(f"the server did not start: {line!r}")
         addr = line.split("listening on ")[1].strip()
-        with grpc.insecure_channel(addr) as channel:
-            grpc.channel_ready_future(channel).result(timeout=10)
+        # Keep reading the server's stdout, so that it never blocks on a full pipe.
+        threading.Thread(target=server.stdout.read, daemon=True).start()
+        with grpc.insecure_channel(addr) as open_channel:
+            grpc.channel_ready_future(open_channel).result(timeout=10)
+            channel = with_key(open_channel) if lifecycle else open_channel
             stub = rpc.LinkServiceStub(channel)
 
             created = stub.CreateLink(pb.CreateLinkRequest(url="https://example.com/python"), timeout=5).link
@@ -189,6 +312,8 @@ def main():
 
             if errors:
                 check_errors(stub, pb)
+            if lifecycle:
+                check_lifecycle(server, addr, stub, rpc.LinkServiceStub(open_channel), pb)
         print(f"interop: a Python grpcio client used every RPC of {os.path.basename(server_binary)}")
     finally:
         server.kill()

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod cargo;
 pub mod client;
+pub mod deadlines;
 pub mod errors;
 pub mod rpc;
 pub mod server;
@@ -663,10 +664,16 @@ pub async fn check_server_with(
             if errors {
                 errors::run(&cx, reporter).await;
             }
+            if checks.iter().any(|check| check == "deadlines") {
+                deadlines::run(&cx, server.addr, reporter).await;
+            }
         }
     }
     if checks.iter().any(|check| check == "auth") {
         auth::run(binary, name, limits, todos, reporter).await;
+    }
+    if checks.iter().any(|check| check == "deadlines") {
+        deadlines::shutdown(binary, limits, reporter).await;
     }
 
     if let Some(status) = server.exited() {
