@@ -19,7 +19,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 
 use crate::BadInput;
 use crate::manifest::Lesson;
@@ -285,22 +284,6 @@ pub fn head(text: &str, lines: usize) -> String {
         shown.push_str("\n...");
     }
     shown
-}
-
-/// Runs `command` to its end, or kills it after `limit` (`None`).
-pub async fn run_with_limit(
-    mut command: tokio::process::Command,
-    limit: Duration,
-) -> anyhow::Result<Option<std::process::Output>> {
-    command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let child = command.spawn().context("cannot run cargo")?;
-    match tokio::time::timeout(limit, child.wait_with_output()).await {
-        Ok(output) => Ok(Some(output?)),
-        Err(_) => Ok(None),
-    }
 }
 
 /// Progress lines, on stderr, so that stdout is the report.
