@@ -43,11 +43,12 @@ pub fn code_line(line: &str) -> Option<String> {
         .then_some(collapsed)
 }
 
-/// Whether a file is part of the learner's work: sources, protos, build script, manifest; not
-/// the tests (they are given) or the lesson text.
+/// Whether a file can hold the learner's work: everything but the lesson text and build output.
+/// The lesson's own tests are the same in starter and solution, so they add no line; a test file
+/// the learner writes (lesson 14's `tests/service.rs`) counts like any other work.
 fn is_work(relative: &Path) -> bool {
     let name = relative.to_string_lossy();
-    !(name.starts_with("tests") || name.ends_with(".md") || name.starts_with("target"))
+    !(name.ends_with(".md") || name.starts_with("target"))
 }
 
 /// The lines added from `starter` to `solution`, over every file of the learner's work.

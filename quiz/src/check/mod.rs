@@ -11,6 +11,8 @@ pub mod cargo;
 pub mod client;
 pub mod deadlines;
 pub mod errors;
+pub mod gateway;
+pub mod planted;
 pub mod rpc;
 pub mod server;
 
@@ -18,7 +20,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
 
 use crate::BadInput;
 use crate::manifest::Lesson;
@@ -340,6 +341,14 @@ pub async fn run(
         (None, false) => reporter.note("(this crate has no tests/lesson.rs)"),
     }
 
+    if lesson.checks.iter().any(|check| check == "planted") {
+        progress(
+            style,
+            "running your tests/service.rs against the service and its planted bugs",
+        );
+        planted::run(root, target, reporter).await?;
+    }
+
     if !lesson.server {
         check_demo(root, lesson, target, &build, reporter).await;
     }
@@ -649,6 +658,11 @@ pub async fn check_server_with(
             }
             if checks.iter().any(|check| check == "deadlines") {
                 deadlines::run(&cx, server.addr, reporter).await;
+            }
+            if checks.iter().any(|check| check == "gateway") {
+                // The gateway binary is built next to the server's: `...-server` → `...-gateway`.
+                let gateway = binary.with_file_name(name.replace("-server", "-gateway"));
+                gateway::run(&cx, &gateway, server.addr, limits, reporter).await;
             }
         }
     }
