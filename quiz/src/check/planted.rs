@@ -128,8 +128,11 @@ pub async fn run(root: &Path, target: &Target, reporter: &mut Reporter) -> anyho
             Err(Failure::new(
                 "every test of tests/service.rs passes (the service has no planted bug)",
                 got,
-                "A test that fails against the real service tests the wrong rule, or is not \
-                 written yet (`todo!()`). Run `cargo test --test service` in the crate's folder.",
+                format!(
+                    "A test that fails against the real service tests the wrong rule, or is not \
+                     written yet (`todo!()`). Run `cargo test -p {} --test service`.",
+                    target.package
+                ),
             )),
         );
         return Ok(());
@@ -193,7 +196,10 @@ async fn build(root: &Path, target: &Target) -> anyhow::Result<Result<PathBuf, F
             } else {
                 head(&errors.join("\n"), 20)
             },
-            "Run `cargo test --test service` in the crate's folder and fix the first error.",
+            format!(
+                "Run `cargo test -p {} --test service` and fix the first error.",
+                target.package
+            ),
         )),
     })
 }
