@@ -301,6 +301,45 @@ fn every_server_accepts_with_tcp_nodelay() {
     });
 }
 
+#[test]
+fn planted_bugs_fit_the_service_their_lesson_gives() {
+    // `cargo quiz check 14` writes each bug into a copy of the learner's crate, by finding a
+    // piece of the given service's code: each piece must be there exactly once, in the starter
+    // (what the learner has) and in the solution. The bugs are not in the learner's crate.
+    for_every_lesson(|course, lesson| {
+        if !lesson.checks.iter().any(|check| check == "planted") {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        for side in [Side::Lesson, Side::Solution] {
+            let dir = course.crate_dir(lesson, side);
+            for file in drift::files(&dir.join("src")) {
+                if read(&dir.join("src").join(&file)).contains("planted") {
+                    problems.push(format!(
+                        "{}: the word `planted` is in the learner's crate",
+                        file.display()
+                    ));
+                }
+            }
+            for bug in quiz::check::planted::BUGS {
+                for edit in bug.edits {
+                    let text = read(&dir.join(edit.file));
+                    let found = text.matches(edit.find).count();
+                    if found != 1 || edit.find == edit.replace {
+                        problems.push(format!(
+                            "{}/{}: the piece where `{}` is planted is there {found} times",
+                            dir.display(),
+                            edit.file,
+                            bug.name
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    });
+}
+
 /// The version a `[workspace.dependencies]` entry asks for at least: `"0.14.9"` or
 /// `{ version = "0.14.9", ... }`.
 fn required_version(manifest: &toml::Table, name: &str) -> Vec<u64> {

@@ -20,7 +20,6 @@ use crate::pb::{
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
     SyncResponse,
 };
-use crate::planted; // NEW(lesson 14)
 use crate::validate::validate_url;
 
 /// The characters a short code is made of.
@@ -144,8 +143,7 @@ impl LinkServer {
             };
         };
         let acknowledged = match link.clicks.checked_add(request.clicks) {
-            // NEW(lesson 14): given: each `planted::bug` below is off unless the checker plants it.
-            Some(total) if request.clicks >= 0 || planted::bug("negative-clicks") => {
+            Some(total) if request.clicks >= 0 => {
                 link.clicks = total;
                 true
             }
@@ -194,10 +192,7 @@ impl LinkService for LinkServer {
         if links.by_code.remove(&code).is_none() {
             return Err(ShortenerError::NotFound(code).into());
         }
-        // NEW(lesson 14): given: a planted bug.
-        if !planted::bug("reused-code") {
-            links.retired.insert(code);
-        }
+        links.retired.insert(code);
         Ok(Response::new(DeleteLinkResponse {}))
     }
 
@@ -208,15 +203,10 @@ impl LinkService for LinkServer {
         request: Request<ListLinksRequest>,
     ) -> Result<Response<Self::ListLinksStream>, Status> {
         // tonic's own timer stops at the handler's return: the task below carries the deadline.
-        // NEW(lesson 14): given: two planted bugs, here and after the sort.
-        let deadline = deadline(request.metadata()).filter(|_| !planted::bug("deadline-ignored"));
+        let deadline = deadline(request.metadata());
         // Copy the links out, so the lock is held for a moment, not for the whole stream.
         let mut links: Vec<Link> = self.links().by_code.values().cloned().collect();
         links.sort_unstable_by_key(|link| link.id);
-        if planted::bug("unordered-list") {
-            // NEW(lesson 14): a planted bug
-            links.reverse();
-        }
 
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
@@ -254,7 +244,6 @@ impl LinkService for LinkServer {
         // at the end of the stream and `Err` if it broke (the connection dropped mid-batch): the
         // `?` ends the call with that error, so a half-sent batch stores nothing.
         let mut urls = Vec::new();
-        let mut early = Vec::new(); // NEW(lesson 14): given: for a planted bug.
         let mut bytes = 0;
         while let Some(request) = stream.message().await? {
             let index = urls.len();
@@ -264,10 +253,6 @@ impl LinkService for LinkServer {
                     limit: self.max_batch,
                 }
                 .into());
-            }
-            // NEW(lesson 14): given: a planted bug.
-            if planted::bug("partial-batch") && validate_url(&request.url).is_ok() {
-                early.push(self.links().insert(self.next_id(), request.url.clone()));
             }
             validate_url(&request.url)
                 .map_err(|error| ShortenerError::InvalidUrlInBatch { index, error })?;
@@ -286,15 +271,12 @@ impl LinkService for LinkServer {
             return Err(ShortenerError::BatchCancelled.into());
         }
 
-        // NEW(lesson 14): given: with the planted bug, the links were stored as they came.
-        let created: Vec<Link> = if planted::bug("partial-batch") {
-            early
-        } else {
-            let mut links = self.links();
-            urls.into_iter()
-                .map(|url| links.insert(self.next_id(), url))
-                .collect()
-        };
+        let mut links = self.links();
+        let created: Vec<Link> = urls
+            .into_iter()
+            .map(|url| links.insert(self.next_id(), url))
+            .collect();
+        drop(links);
 
         Ok(Response::new(BatchCreateLinksResponse {
             created_count: created.len() as i64,

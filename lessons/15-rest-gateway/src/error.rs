@@ -33,14 +33,6 @@ pub enum ShortenerError {
 impl From<ShortenerError> for Status {
     fn from(error: ShortenerError) -> Status {
         let message = error.to_string();
-        if crate::planted::bug("no-details")
-            && matches!(
-                error,
-                ShortenerError::InvalidUrl(_) | ShortenerError::InvalidUrlInBatch { .. }
-            )
-        {
-            return Status::invalid_argument(message);
-        }
         match error {
             ShortenerError::InvalidUrl(reason) => Status::with_error_details(
                 Code::InvalidArgument,
@@ -59,9 +51,6 @@ impl From<ShortenerError> for Status {
                 Status::invalid_argument(message)
             }
             ShortenerError::BatchCancelled => Status::cancelled(message),
-            ShortenerError::NotFound(_) if crate::planted::bug("internal-not-found") => {
-                Status::internal(message)
-            }
             ShortenerError::NotFound(_) => Status::not_found(message),
         }
     }

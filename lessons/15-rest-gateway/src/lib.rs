@@ -18,8 +18,6 @@ mod error;
 // NEW(lesson 15): the REST gateway. Its table, routes and click flusher are your exercises.
 pub mod gateway;
 mod log;
-#[doc(hidden)]
-pub mod planted;
 mod server;
 mod validate;
 

@@ -14,8 +14,6 @@ pub mod client;
 mod deadline;
 mod error;
 mod log;
-#[doc(hidden)]
-pub mod planted;
 mod server;
 mod validate;
 

@@ -59,9 +59,6 @@ impl ApiKey {
         let Some(key) = &self.key else {
             return Ok(());
         };
-        if crate::planted::bug("open-door") {
-            return Ok(());
-        }
         let Some(value) = request.metadata().get(AUTHORIZATION) else {
             return Err(Status::unauthenticated(
                 "this server needs an API key: send the metadata `authorization: Bearer KEY`",

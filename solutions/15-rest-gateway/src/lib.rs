@@ -17,8 +17,6 @@ mod deadline;
 mod error;
 pub mod gateway;
 mod log;
-#[doc(hidden)]
-pub mod planted;
 mod server;
 mod validate;
 

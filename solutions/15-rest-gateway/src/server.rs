@@ -20,7 +20,6 @@ use crate::pb::{
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
     SyncResponse,
 };
-use crate::planted;
 use crate::validate::validate_url;
 
 /// The characters a short code is made of.
@@ -144,7 +143,7 @@ impl LinkServer {
             };
         };
         let acknowledged = match link.clicks.checked_add(request.clicks) {
-            Some(total) if request.clicks >= 0 || planted::bug("negative-clicks") => {
+            Some(total) if request.clicks >= 0 => {
                 link.clicks = total;
                 true
             }
@@ -193,9 +192,7 @@ impl LinkService for LinkServer {
         if links.by_code.remove(&code).is_none() {
             return Err(ShortenerError::NotFound(code).into());
         }
-        if !planted::bug("reused-code") {
-            links.retired.insert(code);
-        }
+        links.retired.insert(code);
         Ok(Response::new(DeleteLinkResponse {}))
     }
 
@@ -206,13 +203,10 @@ impl LinkService for LinkServer {
         request: Request<ListLinksRequest>,
     ) -> Result<Response<Self::ListLinksStream>, Status> {
         // tonic's own timer stops at the handler's return: the task below carries the deadline.
-        let deadline = deadline(request.metadata()).filter(|_| !planted::bug("deadline-ignored"));
+        let deadline = deadline(request.metadata());
         // Copy the links out, so the lock is held for a moment, not for the whole stream.
         let mut links: Vec<Link> = self.links().by_code.values().cloned().collect();
         links.sort_unstable_by_key(|link| link.id);
-        if planted::bug("unordered-list") {
-            links.reverse();
-        }
 
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
@@ -250,7 +244,6 @@ impl LinkService for LinkServer {
         // at the end of the stream and `Err` if it broke (the connection dropped mid-batch): the
         // `?` ends the call with that error, so a half-sent batch stores nothing.
         let mut urls = Vec::new();
-        let mut early = Vec::new();
         let mut bytes = 0;
         while let Some(request) = stream.message().await? {
             let index = urls.len();
@@ -260,9 +253,6 @@ impl LinkService for LinkServer {
                     limit: self.max_batch,
                 }
                 .into());
-            }
-            if planted::bug("partial-batch") && validate_url(&request.url).is_ok() {
-                early.push(self.links().insert(self.next_id(), request.url.clone()));
             }
             validate_url(&request.url)
                 .map_err(|error| ShortenerError::InvalidUrlInBatch { index, error })?;
@@ -281,14 +271,12 @@ impl LinkService for LinkServer {
             return Err(ShortenerError::BatchCancelled.into());
         }
 
-        let created: Vec<Link> = if planted::bug("partial-batch") {
-            early
-        } else {
-            let mut links = self.links();
-            urls.into_iter()
-                .map(|url| links.insert(self.next_id(), url))
-                .collect()
-        };
+        let mut links = self.links();
+        let created: Vec<Link> = urls
+            .into_iter()
+            .map(|url| links.insert(self.next_id(), url))
+            .collect();
+        drop(links);
 
         Ok(Response::new(BatchCreateLinksResponse {
             created_count: created.len() as i64,
