@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::check::server;
 use crate::manifest::Lesson;
 use crate::normalize;
-use crate::readme::{self, Bindings, Step};
+use crate::readme::{self, Bindings};
 
 /// Splits a command line into words, honouring single and double quotes.
 fn words(command: &str) -> Vec<String> {
@@ -55,7 +55,8 @@ fn binary_and_args(
     let words = words(command);
     if words.len() < 2 || words[0] != "cargo" || words[1] != "run" {
         return Err(format!(
-            "`{command}` is not a `cargo run` command: put it in a sh or text block"
+            "`{command}` is not a command the README runner knows (`cargo run`, curl, grpcurl, \
+             sleep): put it in a sh or text block"
         ));
     }
     let mut binary = None;
@@ -97,16 +98,24 @@ impl Drop for RunningServer {
     }
 }
 
+/// Starts a long-running binary (a server, or a gateway in front of `upstream`) on a free port,
+/// and reads its first `expected` lines, which must say where it listens.
 fn start_server(
     binary: &Path,
     args: &[String],
     expected: usize,
+    upstream: Option<&RunningServer>,
 ) -> Result<(RunningServer, Vec<String>), String> {
     let mut command = Command::new(binary);
     command.env("RUST_BACKTRACE", "0");
     command.args(args);
     if !args.iter().any(|a| a == "--addr") {
         command.args(["--addr", "127.0.0.1:0"]);
+    }
+    if let Some(upstream) = upstream
+        && !args.iter().any(|a| a == "--server")
+    {
+        command.args(["--server", &format!("http://{}", upstream.addr)]);
     }
     let mut child = command
         .stdin(Stdio::null())
@@ -201,9 +210,46 @@ fn run_client(
     Ok(text.lines().map(str::to_string).collect())
 }
 
+/// The tools besides cargo that a `console` block may run, from PATH. Their commands name the
+/// lesson's default addresses, which are rewritten to the running server's and gateway's.
+const TOOLS: &[&str] = &["curl", "grpcurl"];
+
+/// The environment variable that turns a missing tool into a failure (CI sets it, after
+/// installing them) instead of a skipped block.
+pub const REQUIRE_TOOLS: &str = "COURSE_REQUIRE_TOOLS";
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+}
+
+/// `localhost:50051`, `127.0.0.1:50051`, `localhost:8080` and `127.0.0.1:8080` in an argument,
+/// rewritten to where the server and the gateway really listen.
+fn rewrite_addresses(
+    arg: &str,
+    server: Option<&RunningServer>,
+    gateway: Option<&RunningServer>,
+) -> String {
+    let mut arg = arg.to_string();
+    for (port, running) in [("50051", server), ("8080", gateway)] {
+        if let Some(running) = running {
+            for host in ["localhost", "127.0.0.1"] {
+                arg = arg.replace(&format!("{host}:{port}"), &running.addr);
+            }
+        }
+    }
+    arg
+}
+
 /// Runs every command of the `console` blocks of a lesson's README (`text`) against the crate
 /// `package`, whose binaries `binary` finds by name, and compares what they print with what the
 /// README shows. Returns the problems, each naming the README line.
+///
+/// A block is one terminal session, and the state carries on from block to block: a `-server`
+/// binary keeps running for the commands after it (one at a time), and a `-gateway` binary
+/// runs beside it, pointed at it. `curl` and `grpcurl` run from PATH against them; `sleep N`
+/// waits. A tool that is not installed skips the rest of its block, unless the environment
+/// variable [`REQUIRE_TOOLS`] is set.
 pub fn run_console_blocks(
     text: &str,
     lesson: &Lesson,
@@ -212,53 +258,103 @@ pub fn run_console_blocks(
 ) -> Vec<String> {
     let mut bindings = Bindings::default();
     let mut server: Option<RunningServer> = None;
+    let mut gateway: Option<RunningServer> = None;
     let mut problems = Vec::new();
-    let steps: Vec<Step> = readme::blocks(text)
+    let require_tools = std::env::var_os(REQUIRE_TOOLS).is_some_and(|v| !v.is_empty() && v != "0");
+    for block in readme::blocks(text)
         .iter()
         .filter(|block| block.lang == "console")
-        .flat_map(readme::console_steps)
-        .collect();
-    for step in steps {
-        let command = bindings.substitute(&step.command);
-        let (name, args) = match binary_and_args(lesson, package, &command) {
-            Ok(found) => found,
-            Err(why) => {
-                problems.push(format!("README.md:{}: {why}", step.line));
-                continue;
+    {
+        for step in readme::console_steps(block) {
+            let command = bindings.substitute(&step.command);
+            let words = words(&command);
+            let first = words.first().map(String::as_str).unwrap_or_default();
+            let result = if first == "sleep" {
+                match words.get(1).and_then(|s| s.parse::<f64>().ok()) {
+                    Some(seconds) if (0.0..=10.0).contains(&seconds) => {
+                        std::thread::sleep(Duration::from_secs_f64(seconds));
+                        Ok(Vec::new())
+                    }
+                    _ => Err("`sleep` takes a number of seconds, at most 10".to_string()),
+                }
+            } else if TOOLS.contains(&first) {
+                if !on_path(first) {
+                    if require_tools {
+                        problems.push(format!(
+                            "README.md:{}: {first} is not on PATH, and {REQUIRE_TOOLS} is set",
+                            step.line
+                        ));
+                    } else {
+                        eprintln!(
+                            "README.md:{}: {first} is not on PATH: the rest of this block is not run \
+                             (set {REQUIRE_TOOLS}=1 to make this an error)",
+                            step.line
+                        );
+                    }
+                    break;
+                }
+                let args: Vec<String> = words[1..]
+                    .iter()
+                    .map(|arg| rewrite_addresses(arg, server.as_ref(), gateway.as_ref()))
+                    .collect();
+                run_client(Path::new(first), &args, None)
+            } else {
+                let (name, args) = match binary_and_args(lesson, package, &command) {
+                    Ok(found) => found,
+                    Err(why) => {
+                        problems.push(format!("README.md:{}: {why}", step.line));
+                        continue;
+                    }
+                };
+                let Some(path) = binary(&name).filter(|path| path.is_file()) else {
+                    problems.push(format!(
+                        "README.md:{}: the binary {name} is not built",
+                        step.line
+                    ));
+                    continue;
+                };
+                if name.ends_with("-server") {
+                    // One server at a time, as in the learner's terminal; a gateway in front of
+                    // the old one goes with it.
+                    gateway = None;
+                    server = None;
+                    start_server(&path, &args, step.expected.len(), None).map(|(started, lines)| {
+                        server = Some(started);
+                        lines
+                    })
+                } else if name.ends_with("-gateway") {
+                    gateway = None;
+                    start_server(&path, &args, step.expected.len(), server.as_ref()).map(
+                        |(started, lines)| {
+                            gateway = Some(started);
+                            lines
+                        },
+                    )
+                } else {
+                    run_client(&path, &args, server.as_ref())
+                }
+            };
+            let actual = match result {
+                Ok(lines) => lines,
+                Err(why) => {
+                    problems.push(format!(
+                        "README.md:{}: `{}`: {why}",
+                        step.line, step.command
+                    ));
+                    continue;
+                }
+            };
+            let mut actual: Vec<&str> = actual.iter().map(String::as_str).collect();
+            // Blank lines at the end are layout (a README block drops them too).
+            while actual.last().is_some_and(|line| line.trim().is_empty()) {
+                actual.pop();
             }
-        };
-        let Some(path) = binary(&name).filter(|path| path.is_file()) else {
-            problems.push(format!(
-                "README.md:{}: the binary {name} is not built",
-                step.line
-            ));
-            continue;
-        };
-        let result = if name.ends_with("-server") {
-            server = None; // one server at a time, as in the learner's terminal
-            start_server(&path, &args, step.expected.len()).map(|(started, lines)| {
-                server = Some(started);
-                lines
-            })
-        } else {
-            run_client(&path, &args, server.as_ref())
-        };
-        let actual = match result {
-            Ok(lines) => lines,
-            Err(why) => {
+            if let Err(why) = bindings.match_lines(&step.expected, &actual) {
                 problems.push(format!(
-                    "README.md:{}: `{}`: {why}",
+                    "README.md:{}: `{}` printed something else: {why}",
                     step.line, step.command
                 ));
-                continue;
             }
-        };
-        let actual: Vec<&str> = actual.iter().map(String::as_str).collect();
-        if let Err(why) = bindings.match_lines(&step.expected, &actual) {
-            problems.push(format!(
-                "README.md:{}: `{}` printed something else: {why}",
-                step.line, step.command
-            ));
         }
     }
     problems

@@ -263,6 +263,18 @@ async fn flush(
     Ok(())
 }
 
+/// Ends our side of the stream and reads the server's last answers, so that the call ends with
+/// OK on both sides instead of being reset (dropping `answers` unread would send RST_STREAM).
+async fn close(stream: SyncStream) {
+    let SyncStream {
+        requests,
+        mut answers,
+    } = stream;
+    drop(requests);
+    let rest = async { while let Ok(Some(_)) = answers.message().await {} };
+    let _ = tokio::time::timeout(CALL_TIMEOUT, rest).await;
+}
+
 /// Sends the counted clicks to the server until `shutdown` completes, then sends what is left
 /// and returns the number of clicks it could not send (0 unless the server is gone).
 ///
@@ -280,10 +292,13 @@ pub async fn sync_clicks(
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
+    // While the server cannot be reached, only the tick retries: the clicks put back after a
+    // failure would wake `full` again at once, and the loop would dial the server nonstop.
+    let mut failing = false;
     loop {
         let stopping = tokio::select! {
             _ = ticker.tick() => false,
-            () = clicks.inner.full.notified() => false,
+            () = clicks.inner.full.notified(), if !failing => false,
             () = &mut shutdown => true,
         };
         let attempts = if stopping { 3 } else { 1 };
@@ -298,9 +313,18 @@ pub async fn sync_clicks(
                 clicks.add(&code, count);
             }
             match result {
-                Ok(()) => break,
+                Ok(()) => {
+                    if failing {
+                        eprintln!("SyncClicks works again");
+                        failing = false;
+                    }
+                    break;
+                }
                 Err(status) => {
-                    eprintln!("SyncClicks failed, will reconnect: {}", status.message());
+                    if !failing {
+                        eprintln!("SyncClicks failed, will retry: {}", status.message());
+                        failing = true;
+                    }
                     stream = None;
                     if attempt + 1 < attempts {
                         tokio::time::sleep(every).await;
@@ -309,6 +333,9 @@ pub async fn sync_clicks(
             }
         }
         if stopping {
+            if let Some(open_stream) = stream {
+                close(open_stream).await;
+            }
             return clicks.pending();
         }
     }
