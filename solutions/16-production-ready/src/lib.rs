@@ -1,0 +1,163 @@
+//! The link shortener: a gRPC service that turns long URLs into six-character short codes.
+//!
+//! The service lives here, in the library, so that the server binary stays a few lines long and
+//! tests can start the real service on a free port of their own.
+
+/// The code that `build.rs` generated from `proto/link.proto`: messages, server trait, client.
+pub mod pb {
+    tonic::include_proto!("shortener");
+    // NEW(lesson 15): the proto3 JSON mapping of every message, written by pbjson-build.
+    include!(concat!(env!("OUT_DIR"), "/shortener.serde.rs"));
+
+    /// NEW(lesson 16): the descriptors of `proto/link.proto`, encoded: what reflection serves.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/shortener.bin"));
+}
+
+mod auth;
+mod cancel;
+pub mod client;
+mod deadline;
+mod error;
+pub mod gateway;
+mod log;
+mod server;
+mod tls;
+mod validate;
+
+pub use auth::{AUTHORIZATION, ApiKey, BEARER, constant_time_eq};
+pub use cancel::{StreamReset, StreamResetLayer};
+pub use deadline::{GRPC_TIMEOUT, deadline, expired, time_left};
+pub use error::ShortenerError;
+pub use log::{
+    CallLog, CallRecord, LogFormat, MAX_REQUEST_ID_LEN, REQUEST_ID, RequestLogLayer, init_tracing,
+    request_id, subscriber,
+};
+pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
+pub use tls::{TlsError, load_ca, load_identity};
+pub use validate::{MAX_URL_LEN, UrlError, validate_url};
+
+use std::future::Future;
+
+use pb::link_service_server::LinkServiceServer;
+use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, ServerTlsConfig};
+use tonic_health::ServingStatus;
+
+/// Where the server listens, and the client connects, unless told otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
+
+/// The largest request message the server decodes, in bytes. The largest valid one is a
+/// CreateLink with a 2,048-byte URL; anything much bigger is refused before it is read whole.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// How the server runs, beyond the service itself.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The key every LinkService call must carry, or `None` for an open server.
+    pub api_key: Option<String>,
+    /// Who else hears of every call (the tests); the log itself is `tracing`'s.
+    pub log: CallLog,
+    /// NEW(lesson 16): the server's certificate chain and private key. With them the server
+    /// speaks TLS only; without, plaintext only.
+    pub tls: Option<Identity>,
+}
+
+/// Serves `LinkService` on `listener` until the returned future is dropped.
+pub async fn serve(listener: TcpListener) -> Result<(), ServeError> {
+    serve_with(listener, LinkServer::default()).await
+}
+
+/// Serves `server` on `listener`, open: tests use it to start a server
+/// whose short codes they choose (`LinkServer::with_codes`).
+pub async fn serve_with(listener: TcpListener, server: LinkServer) -> Result<(), ServeError> {
+    serve_with_settings(listener, server, Settings::default()).await
+}
+
+/// Serves `server` on `listener` with `settings`: an API key in front of LinkService, and a
+/// layer around everything that logs each call and gives it a request id.
+pub async fn serve_with_settings(
+    listener: TcpListener,
+    server: LinkServer,
+    settings: Settings,
+) -> Result<(), ServeError> {
+    serve_until(listener, server, settings, std::future::pending()).await
+}
+
+/// Serves until `shutdown` completes, then stops accepting connections and returns once the
+/// calls in flight have ended. The caller decides how long to wait for them.
+///
+/// Besides LinkService, the server answers `grpc.health.v1.Health` (SERVING, then NOT_SERVING
+/// from the moment `shutdown` completes) and server reflection, v1 and v1alpha, so that grpcurl,
+/// grpc_health_probe and any language's tools can find their way without a `.proto` file.
+pub async fn serve_until(
+    listener: TcpListener,
+    server: LinkServer,
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
+    // response back until the client's delayed ACK arrives (about 40 ms on Linux), and
+    // `serve_with_incoming` does not apply the builder's own `tcp_nodelay` setting.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // A request message bigger than the limit gets OUT_OF_RANGE, and the server goes on.
+    let service = LinkServiceServer::new(server)
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        // A client that says `grpc-accept-encoding: gzip` gets gzip; others get plain messages.
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip);
+    // The key guards LinkService only: it is an interceptor on that one service, not a layer
+    // of the whole server, so health and reflection stay open.
+    let link_service = InterceptedService::new(service, ApiKey::new(settings.api_key));
+
+    // `health_reporter` starts with "" (the whole server) SERVING; LinkService gets its own entry.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<LinkServiceServer<LinkServer>>().await;
+    let shutdown = async move {
+        shutdown.await;
+        // Said before the listener closes: a watcher (a load balancer, a probe) hears it at once.
+        health
+            .set_not_serving::<LinkServiceServer<LinkServer>>()
+            .await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+    };
+
+    // Reflection answers from the descriptors build.rs wrote, and from health's own. v1 is the
+    // standard; v1alpha is what older tools ask for (grpcurl 1.8.6, for one).
+    let descriptors = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = descriptors().build_v1()?;
+    let reflection_v1alpha = descriptors().build_v1alpha()?;
+
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(identity) = settings.tls {
+        builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
+    }
+    builder
+        .layer(RequestLogLayer::new(settings.log))
+        .layer(StreamResetLayer)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(link_service)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Why the server could not start or went down.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+    #[error("the reflection service cannot read the descriptors: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
