@@ -47,7 +47,11 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
 /// without a `TODO` (work for the learner) or a `NEW(lesson` (a given change) on a changed line
 /// or on a line right next to the change. Each finding names
 /// the file and the starter's line.
-pub fn untracked_changes(previous: &Path, starter: &Path) -> Vec<String> {
+///
+/// A file the lesson gives whole needs one marker only: when the starter's file is word for
+/// word `solution`'s (the learner has nothing to do in it) and says `NEW(lesson` somewhere,
+/// its changes are the lesson's, given.
+pub fn untracked_changes(previous: &Path, starter: &Path, solution: &Path) -> Vec<String> {
     let mut findings = Vec::new();
     for relative in files(starter) {
         if !compared(&relative) {
@@ -62,6 +66,14 @@ pub fn untracked_changes(previous: &Path, starter: &Path) -> Vec<String> {
         };
         let old = normalize::for_comparison(&relative, &old);
         let new = normalize::for_comparison(&relative, &new);
+        let solved = std::fs::read_to_string(solution.join(&relative))
+            .map(|text| normalize::for_comparison(&relative, &text));
+        if new.contains("NEW(lesson")
+            && !new.contains("TODO")
+            && solved.is_ok_and(|solved| solved == new)
+        {
+            continue; // given whole: the solution's file, marked
+        }
         let new_lines: Vec<&str> = new.lines().collect();
         let has_todo = |index: usize| {
             new_lines
@@ -120,12 +132,31 @@ mod tests {
             &new,
             "use lesson_07::x;\nfn a() {}\nfn b() {\n    // TODO: do it\n    todo!()\n}\n",
         );
-        assert_eq!(untracked_changes(&old, &new), Vec::<String>::new());
+        let solution = tmp.join("solution");
+        assert_eq!(
+            untracked_changes(&old, &new, &solution),
+            Vec::<String>::new()
+        );
 
         crate_with(&new, "use lesson_07::x;\nfn a() { 2 }\nfn b() { 1 }\n");
-        let found = untracked_changes(&old, &new);
+        let found = untracked_changes(&old, &new, &solution);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].starts_with("src/lib.rs:2:"), "{found:?}");
+
+        // A file given whole: the solution's, with one marker, however many changes.
+        let given = "// NEW(lesson 07): given.\nuse lesson_07::x;\nfn a() { 2 }\nfn b() { 3 }\n";
+        crate_with(&new, given);
+        crate_with(&solution, &given.replace("lesson_07", "solution_07"));
+        assert_eq!(
+            untracked_changes(&old, &new, &solution),
+            Vec::<String>::new()
+        );
+        // ... but not once it differs from the solution's.
+        crate_with(
+            &solution,
+            "// NEW(lesson 07): given.\nuse solution_07::x;\nfn a() { 2 }\nfn b() { 4 }\n",
+        );
+        assert!(!untracked_changes(&old, &new, &solution).is_empty());
 
         std::fs::remove_dir_all(&tmp).expect("clean up");
     }

@@ -153,6 +153,7 @@ fn starters_are_the_previous_solution_plus_todos() {
         drift::untracked_changes(
             &course.crate_dir(previous, Side::Solution),
             &course.crate_dir(lesson, Side::Lesson),
+            &course.crate_dir(lesson, Side::Solution),
         )
     });
 }

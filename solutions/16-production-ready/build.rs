@@ -5,8 +5,8 @@
 //! NEW(lesson 15): pbjson-build reads the same descriptors and writes `shortener.serde.rs`:
 //! `serde` impls that follow proto3's JSON mapping (lowerCamelCase names, int64 as strings).
 //!
-//! NEW(lesson 16): the descriptors themselves go into OUT_DIR too, as `shortener.bin`, for the
-//! reflection service to answer from.
+//! The descriptors themselves go into OUT_DIR too, as `shortener.bin`, for the reflection
+//! service to answer from.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut compiler = protox::Compiler::new(["proto"])?;
@@ -29,8 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .emit_fields()
         .build(&[".shortener"])?;
 
-    // NEW(lesson 16): the encoded FileDescriptorSet, which `src/lib.rs` embeds with
-    // `include_bytes!`.
+    // The encoded FileDescriptorSet, which `src/lib.rs` embeds with `include_bytes!`.
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
         out_dir.join("shortener.bin"),

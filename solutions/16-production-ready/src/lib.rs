@@ -9,7 +9,7 @@ pub mod pb {
     // NEW(lesson 15): the proto3 JSON mapping of every message, written by pbjson-build.
     include!(concat!(env!("OUT_DIR"), "/shortener.serde.rs"));
 
-    /// NEW(lesson 16): the descriptors of `proto/link.proto`, encoded: what reflection serves.
+    /// The descriptors of `proto/link.proto`, encoded: what reflection serves.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/shortener.bin"));
 }
@@ -22,19 +22,20 @@ mod error;
 pub mod gateway;
 mod log;
 mod server;
-mod tls;
+mod tls; // NEW(lesson 16): TLS from PEM files.
 mod validate;
 
 pub use auth::{AUTHORIZATION, ApiKey, BEARER, constant_time_eq};
 pub use cancel::{StreamReset, StreamResetLayer};
 pub use deadline::{GRPC_TIMEOUT, deadline, expired, time_left};
 pub use error::ShortenerError;
+// NEW(lesson 16): the log format and the subscriber that writes it.
 pub use log::{
     CallLog, CallRecord, LogFormat, MAX_REQUEST_ID_LEN, REQUEST_ID, RequestLogLayer, init_tracing,
-    request_id, subscriber,
+    request_id,
 };
 pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
-pub use tls::{TlsError, load_ca, load_identity};
+pub use tls::{TlsError, load_ca, load_identity}; // NEW(lesson 16)
 pub use validate::{MAX_URL_LEN, UrlError, validate_url};
 
 use std::future::Future;
@@ -55,11 +56,13 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// How the server runs, beyond the service itself.
+// NEW(lesson 16): logs go through `tracing`, so the default `CallLog` tells nobody; `tls` is new.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// The key every LinkService call must carry, or `None` for an open server.
     pub api_key: Option<String>,
-    /// Who else hears of every call (the tests); the log itself is `tracing`'s.
+    // NEW(lesson 16): the log itself is `tracing`'s now; `log` is who else hears of each call.
+    /// Who else hears of every call (the tests); nobody by default.
     pub log: CallLog,
     /// NEW(lesson 16): the server's certificate chain and private key. With them the server
     /// speaks TLS only; without, plaintext only.
@@ -67,13 +70,16 @@ pub struct Settings {
 }
 
 /// Serves `LinkService` on `listener` until the returned future is dropped.
+// NEW(lesson 16): the servers end with a `ServeError`, which reflection adds to.
 pub async fn serve(listener: TcpListener) -> Result<(), ServeError> {
     serve_with(listener, LinkServer::default()).await
 }
 
+// NEW(lesson 16): the log is tracing's, wherever its subscriber writes.
 /// Serves `server` on `listener`, open: tests use it to start a server
 /// whose short codes they choose (`LinkServer::with_codes`).
 pub async fn serve_with(listener: TcpListener, server: LinkServer) -> Result<(), ServeError> {
+    // NEW(lesson 16): every `serve` function ends with a `ServeError`; see `serve_until`.
     serve_with_settings(listener, server, Settings::default()).await
 }
 
@@ -84,13 +90,14 @@ pub async fn serve_with_settings(
     server: LinkServer,
     settings: Settings,
 ) -> Result<(), ServeError> {
+    // NEW(lesson 16): ServeError.
     serve_until(listener, server, settings, std::future::pending()).await
 }
 
 /// Serves until `shutdown` completes, then stops accepting connections and returns once the
 /// calls in flight have ended. The caller decides how long to wait for them.
 ///
-/// Besides LinkService, the server answers `grpc.health.v1.Health` (SERVING, then NOT_SERVING
+/// NEW(lesson 16): besides LinkService, the server answers `grpc.health.v1.Health` (SERVING, then NOT_SERVING
 /// from the moment `shutdown` completes) and server reflection, v1 and v1alpha, so that grpcurl,
 /// grpc_health_probe and any language's tools can find their way without a `.proto` file.
 pub async fn serve_until(
@@ -99,6 +106,7 @@ pub async fn serve_until(
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    // NEW(lesson 16): a `ServeError`, for reflection can fail to start too.
     // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
     // response back until the client's delayed ACK arrives (about 40 ms on Linux), and
     // `serve_with_incoming` does not apply the builder's own `tcp_nodelay` setting.
@@ -110,7 +118,7 @@ pub async fn serve_until(
         .send_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Gzip);
     // The key guards LinkService only: it is an interceptor on that one service, not a layer
-    // of the whole server, so health and reflection stay open.
+    // of the whole server, so services added later (health, reflection) stay open.
     let link_service = InterceptedService::new(service, ApiKey::new(settings.api_key));
 
     // `health_reporter` starts with "" (the whole server) SERVING; LinkService gets its own entry.
@@ -149,7 +157,7 @@ pub async fn serve_until(
         .add_service(reflection_v1alpha)
         .add_service(link_service)
         .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .await?; // NEW(lesson 16): a transport error becomes a ServeError
     Ok(())
 }
 

@@ -84,7 +84,7 @@ pub enum LogFormat {
 }
 
 /// The subscriber the server logs through: `filter` picks the events, `writer` gets the lines.
-pub fn subscriber<W>(
+fn subscriber<W>(
     format: LogFormat,
     filter: EnvFilter,
     writer: W,
