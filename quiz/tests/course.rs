@@ -397,6 +397,120 @@ fn check_outputs(course: &Course, lesson: &Lesson) -> Vec<String> {
     })
 }
 
+/// The entries of a binary's `--help`, by flag: each from its `--name` to the next flag's.
+fn help_entries(help: &str) -> Vec<(String, String)> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for line in help.lines() {
+        let trimmed = line.trim_start();
+        let flag = trimmed
+            .split([' ', ','])
+            .next()
+            .filter(|word| word.starts_with('-'));
+        match flag {
+            Some(flag) if !trimmed.starts_with("- ") => {
+                // `-h, --help`: the long name is the one tables use.
+                let long = trimmed
+                    .split_whitespace()
+                    .find(|word| word.starts_with("--"))
+                    .unwrap_or(flag)
+                    .trim_end_matches(',')
+                    .to_string();
+                entries.push((long, trimmed.to_string()));
+            }
+            _ => {
+                if trimmed.is_empty() || !line.starts_with(' ') {
+                    continue;
+                }
+                if let Some((_, text)) = entries.last_mut() {
+                    text.push(' ');
+                    text.push_str(trimmed);
+                }
+            }
+        }
+    }
+    entries
+}
+
+#[test]
+fn configuration_tables_say_what_help_says() {
+    // A README table headed `| binary | flag | environment | default | ... |` documents the
+    // binaries' settings: each row must be what `--help` says, and each flag in `--help` a row.
+    let bin_dir = binaries_dir();
+    for_every_lesson(|course, lesson| {
+        let text = read(&lesson_readme(course, lesson));
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut in_table = false;
+        for line in text.lines() {
+            let cells: Vec<String> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().trim_matches('`').to_string())
+                .collect();
+            if line
+                .trim_start()
+                .starts_with("| binary | flag | environment | default |")
+            {
+                in_table = true;
+            } else if in_table && line.trim_start().starts_with('|') {
+                if !cells[0].starts_with("---") {
+                    rows.push(cells);
+                }
+            } else {
+                in_table = false;
+            }
+        }
+        let mut problems = Vec::new();
+        let mut binaries: Vec<String> = rows.iter().map(|row| row[0].clone()).collect();
+        binaries.dedup();
+        for role in binaries {
+            let name = format!("{}-{role}", lesson.package(Side::Solution));
+            let output = std::process::Command::new(bin_dir.join(&name))
+                .arg("--help")
+                .output();
+            let Ok(output) = output else {
+                problems.push(format!("cannot run {name} --help"));
+                continue;
+            };
+            let entries = help_entries(&String::from_utf8_lossy(&output.stdout));
+            let documented: Vec<&Vec<String>> = rows.iter().filter(|row| row[0] == role).collect();
+            for row in &documented {
+                let (flag, variable, default) = (&row[1], &row[2], &row[3]);
+                let Some((_, entry)) = entries.iter().find(|(name, _)| name == flag) else {
+                    problems.push(format!("{name} has no flag {flag}, which the table lists"));
+                    continue;
+                };
+                if !entry.contains(&format!("[env: {variable}="))
+                    && !entry.contains(&format!("[env: {variable}]"))
+                {
+                    problems.push(format!(
+                        "{name} {flag}: the table says {variable}; --help says: {entry}"
+                    ));
+                }
+                let shown = entry
+                    .split("[default: ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(']').next())
+                    .unwrap_or("");
+                if shown != default {
+                    problems.push(format!(
+                        "{name} {flag}: the table's default is {default:?}, --help's {shown:?}"
+                    ));
+                }
+            }
+            for (flag, _) in &entries {
+                if flag != "--help"
+                    && flag != "--version"
+                    && !documented.iter().any(|row| &row[1] == flag)
+                {
+                    problems.push(format!("{name} {flag} is in --help but not in the table"));
+                }
+            }
+        }
+        problems
+    });
+}
+
 #[test]
 fn readme_outputs_are_what_the_solutions_print() {
     for_every_lesson(check_outputs);

@@ -25,7 +25,6 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 use tracing::{Instrument, Span};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
 /// The metadata key of the request id, in requests and in responses.
@@ -76,44 +75,11 @@ impl Default for CallLog {
 /// How the log is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
-    /// One line a event, for people.
+    /// One line an event, for people.
     #[default]
     Text,
-    /// One JSON object a event, for machines.
+    /// One JSON object an event, for machines.
     Json,
-}
-
-/// The subscriber the server logs through: `filter` picks the events, `writer` gets the lines.
-fn subscriber<W>(
-    format: LogFormat,
-    filter: EnvFilter,
-    writer: W,
-    ansi: bool,
-) -> Box<dyn tracing::Subscriber + Send + Sync>
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    let registry = tracing_subscriber::registry().with(filter);
-    match format {
-        LogFormat::Text => Box::new(
-            registry.with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(writer)
-                    .with_ansi(ansi),
-            ),
-        ),
-        // `flatten_event` puts the event's own fields at the top level; the span's fields
-        // (method, request id, code) are under "span".
-        LogFormat::Json => Box::new(
-            registry.with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_span_list(false)
-                    .with_writer(writer),
-            ),
-        ),
-    }
 }
 
 /// Logs to stderr from now on, filtered by `RUST_LOG` (`info` when it is not set).
@@ -123,9 +89,28 @@ pub fn init_tracing(format: LogFormat) -> Result<(), String> {
             .map_err(|error| format!("RUST_LOG={directives:?} is not a filter: {error}"))?,
         Err(_) => EnvFilter::new("info"),
     };
-    let ansi = std::io::stderr().is_terminal();
-    tracing::subscriber::set_global_default(subscriber(format, filter, std::io::stderr, ansi))
-        .map_err(|error| format!("cannot install the log: {error}"))
+    let log = tracing_subscriber::registry().with(filter);
+    let installed = match format {
+        LogFormat::Text => log
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::stderr().is_terminal()),
+            )
+            .try_init(),
+        // `flatten_event` puts the event's own fields at the top; the span's (method, request
+        // id, code) are under "span".
+        LogFormat::Json => log
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+    };
+    installed.map_err(|error| format!("cannot install the log: {error}"))
 }
 
 impl fmt::Debug for CallLog {

@@ -11,7 +11,7 @@ use tonic::transport::{Certificate, Identity};
 /// Why a PEM file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read the {what} {path}: {source}")]
+    #[error("cannot read the {what} {path}")]
     Read {
         what: &'static str,
         path: PathBuf,

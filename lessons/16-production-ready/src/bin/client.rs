@@ -47,8 +47,8 @@ struct Cli {
     /// Speak TLS, trusting the server whose certificate this CA (PEM) signed.
     #[arg(long, env = "SHORTENER_CA")]
     ca: Option<PathBuf>,
-    /// Send requests gzipped and ask for gzipped responses.
-    #[arg(long, env = "SHORTENER_GZIP")]
+    /// Send requests gzipped and ask for gzipped responses (in the variable: 1, true, yes or on).
+    #[arg(long, env = "SHORTENER_GZIP", value_parser = clap::builder::BoolishValueParser::new())]
     gzip: bool,
     #[command(subcommand)]
     command: Command,
