@@ -16,7 +16,14 @@ cancelled half-way (`call.cancel()`) stores nothing; a message over the server's
 refused; SIGTERM lets an open stream finish, refuses new connections, and the server exits 0.
 --lifecycle implies --errors.
 
-Usage: python interop.py PATH/TO/SERVER PATH/TO/link.proto [--errors] [--lifecycle]
+With --production (the lesson 16 server), the standard services too, through grpcio's own
+packages: grpc.health.v1.Health says SERVING for "" and shortener.LinkService and NOT_FOUND for
+an unknown service; reflection (grpcio-reflection's descriptor database, v1alpha) lists the
+services and describes LinkService with its six methods; a gzipped call is answered. With
+--lifecycle as well, those calls carry no key (health and reflection stay open while LinkService
+wants one), and a Watch opened before SIGTERM sees NOT_SERVING after it.
+
+Usage: python interop.py PATH/TO/SERVER PATH/TO/link.proto [--errors] [--lifecycle] [--production]
 """
 
 import itertools
@@ -185,7 +192,41 @@ def held(items, release):
     release.wait(30)
 
 
-def check_lifecycle(server, addr, stub, open_stub, pb):
+def check_production(open_channel, stub, pb):
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    health = health_pb2_grpc.HealthStub(open_channel)
+    for service in ["", "shortener.LinkService"]:
+        answer = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING, (service, answer)
+    try:
+        health.Check(health_pb2.HealthCheckRequest(service="shortener.Nope"), timeout=5)
+        sys.exit("Check of an unknown service should be NOT_FOUND")
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.NOT_FOUND, error
+    print('health:           SERVING for "" and shortener.LinkService, NOT_FOUND for another')
+
+    database = ProtoReflectionDescriptorDatabase(open_channel)
+    services = set(database.get_services())
+    for wanted in ["shortener.LinkService", "grpc.health.v1.Health"]:
+        assert wanted in services, services
+    file = database.FindFileContainingSymbol("shortener.LinkService")
+    methods = sorted(m.name for s in file.service if s.name == "LinkService" for m in s.method)
+    assert methods == ["BatchCreateLinks", "CreateLink", "DeleteLink", "GetLink", "ListLinks",
+                       "SyncClicks"], methods
+    print(f"reflection:       {len(services)} services listed; LinkService described, {len(methods)} methods")
+
+    link = stub.CreateLink(pb.CreateLinkRequest(url="https://example.com/gzip"), timeout=5,
+                           compression=grpc.Compression.Gzip).link
+    assert link.id, link
+    print("compression:      a gzipped CreateLink was answered")
+
+
+def check_lifecycle(server, addr, stub, open_stub, pb, open_channel=None):
     import grpc
 
     def count():
@@ -233,7 +274,19 @@ def check_lifecycle(server, addr, stub, open_stub, pb):
     answers = stub.SyncClicks(iter(requests.get, None), timeout=30)
     requests.put(pb.SyncRequest(short_code="nothing", clicks=1))
     next(answers)
+    watch = None
+    if open_channel is not None:
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        watch = health_pb2_grpc.HealthStub(open_channel).Watch(
+            health_pb2.HealthCheckRequest(service="shortener.LinkService"), timeout=30
+        )
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
     server.send_signal(signal.SIGTERM)
+    if watch is not None:
+        assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        watch.cancel()
+        print("health:           a Watch opened before SIGTERM said NOT_SERVING after it")
     host, port = addr.rsplit(":", 1)
     deadline = time.monotonic() + 5
     while True:
@@ -256,6 +309,7 @@ def main():
     server_binary, proto_path = sys.argv[1], sys.argv[2]
     lifecycle = "--lifecycle" in sys.argv[3:]
     errors = "--errors" in sys.argv[3:] or lifecycle
+    production = "--production" in sys.argv[3:]
     out_dir = tempfile.mkdtemp(prefix="interop-")
     generate(proto_path, out_dir)
     import grpc
@@ -312,8 +366,11 @@ def main():
 
             if errors:
                 check_errors(stub, pb)
+            if production:
+                check_production(open_channel, stub, pb)
             if lifecycle:
-                check_lifecycle(server, addr, stub, rpc.LinkServiceStub(open_channel), pb)
+                watched = open_channel if production else None
+                check_lifecycle(server, addr, stub, rpc.LinkServiceStub(open_channel), pb, watched)
         print(f"interop: a Python grpcio client used every RPC of {os.path.basename(server_binary)}")
     finally:
         server.kill()

@@ -13,6 +13,7 @@ pub mod deadlines;
 pub mod errors;
 pub mod gateway;
 pub mod planted;
+pub mod production;
 pub mod rpc;
 pub mod server;
 
@@ -659,6 +660,9 @@ pub async fn check_server_with(
             if checks.iter().any(|check| check == "deadlines") {
                 deadlines::run(&cx, server.addr, reporter).await;
             }
+            if checks.iter().any(|check| check == "production") {
+                production::run(server.addr, limits.call, reporter).await;
+            }
             if checks.iter().any(|check| check == "gateway") {
                 // The gateway binary is built next to the server's: `...-server` → `...-gateway`.
                 let gateway = binary.with_file_name(name.replace("-server", "-gateway"));
@@ -671,6 +675,9 @@ pub async fn check_server_with(
     }
     if checks.iter().any(|check| check == "deadlines") {
         deadlines::shutdown(binary, limits, reporter).await;
+    }
+    if checks.iter().any(|check| check == "production") {
+        production::run_own_servers(binary, limits, reporter).await;
     }
 
     if let Some(status) = server.exited() {

@@ -170,6 +170,20 @@ impl RunningServer {
         self.child.try_wait().ok().flatten()
     }
 
+    /// Sends the server a signal (`libc::SIGTERM`, say).
+    pub fn signal(&self, signal: libc::c_int) {
+        if let Some(pid) = self
+            .child
+            .id()
+            .and_then(|pid| libc::pid_t::try_from(pid).ok())
+        {
+            // SAFETY: kill(2) with a child's pid and a signal number has no memory effects.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+
     /// Stops the server and waits for it to go.
     pub async fn stop(mut self) {
         kill(&mut self.child).await;
