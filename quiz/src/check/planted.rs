@@ -176,6 +176,68 @@ pub const BUGS: &[Bug] = &[
                       // Copy the links out",
         }],
     },
+    Bug {
+        name: "any-scheme",
+        breaks: "URL validation lets any scheme through (`ftp://`, `javascript://`)",
+        hint: "Exercise 4: a property test that builds URLs with any scheme but http and https \
+               and expects `validate_url` to refuse every one.",
+        edits: &[Edit {
+            file: "src/validate.rs",
+            find: "    if scheme != \"http\" && scheme != \"https\" {\n",
+            replace: "    if scheme != \"http\" && scheme != \"https\" && !crate::__planted(\"any-scheme\") {\n",
+        }],
+    },
+    Bug {
+        name: "upper-codes",
+        breaks: "short codes come out in upper case",
+        hint: "Exercise 4: a property test that draws many `short_code()`s and checks each is six \
+               characters of `[a-z0-9]`.",
+        edits: &[Edit {
+            file: "src/server.rs",
+            find: "        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))\n",
+            replace: "        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))\n        \
+                      .map(|c| if crate::__planted(\"upper-codes\") { c.to_ascii_uppercase() } else { c })\n",
+        }],
+    },
+    Bug {
+        name: "client-waits-forever",
+        breaks: "the client sets no deadline, so a server that never answers hangs it",
+        hint: "Exercise 3: a fake server whose handler never returns, and a client call that must \
+               fail (CANCELLED or DEADLINE_EXCEEDED) within the client's timeout.",
+        edits: &[
+            Edit {
+                file: "src/client.rs",
+                find: "        request.set_timeout(self.timeout);\n",
+                replace: "        if !crate::__planted(\"client-waits-forever\") {\n            \
+                          request.set_timeout(self.timeout);\n        }\n",
+            },
+            Edit {
+                file: "src/client.rs",
+                find: "        .timeout(timeout)\n",
+                replace: "        .timeout(if crate::__planted(\"client-waits-forever\") { Duration::from_secs(3600) } else { timeout })\n",
+            },
+        ],
+    },
+    Bug {
+        name: "client-trusts-order",
+        breaks: "the client's `list` stops at the first link whose id is lower than the last",
+        hint: "Exercise 3: a fake ListLinks that answers ids out of order (3, 1, 2), and a check \
+               that the client still counts all three.",
+        edits: &[
+            Edit {
+                file: "src/client.rs",
+                find: "    let mut count = 0;\n",
+                replace: "    let mut count = 0;\n    let mut last = 0;\n",
+            },
+            Edit {
+                file: "src/client.rs",
+                find: "        println!(\"{}\", describe(&link));\n        count += 1;\n",
+                replace: "        if crate::__planted(\"client-trusts-order\") && link.id < last {\n            \
+                          break;\n        }\n        last = link.id;\n        \
+                          println!(\"{}\", describe(&link));\n        count += 1;\n",
+            },
+        ],
+    },
 ];
 
 /// How one run of the learner's tests went.

@@ -248,7 +248,12 @@ async fn flush(
         if open_stream.requests.send(request).await.is_err() {
             return Err(Status::unavailable("the SyncClicks stream is closed"));
         }
-        match open_stream.answers.message().await? {
+        // A server that takes the stream and never answers must not hold the flusher (or the
+        // shutdown) forever: no answer within CALL_TIMEOUT is a broken stream.
+        let answer = tokio::time::timeout(CALL_TIMEOUT, open_stream.answers.message())
+            .await
+            .map_err(|_| Status::deadline_exceeded("no SyncClicks answer within CALL_TIMEOUT"))?;
+        match answer? {
             // Acknowledged, or refused because the link is gone: either way, it is done.
             Some(_answer) => {
                 batch.remove(&code);
