@@ -25,10 +25,8 @@ pub enum TlsError {
     },
 }
 
-// TODO(lesson 16): Exercise 3. Read each file, and refuse one that is not the PEM it should be
-// (a certificate has a `-----BEGIN CERTIFICATE-----` line; a key's line ends in `PRIVATE
-// KEY-----`) with the `TlsError` that names it. A helper that does both for one file is shared
-// by the two functions below.
+// TODO(lesson 16): Exercise 3. Read each file, and refuse one that does not hold the PEM it
+// should, with the `TlsError` that says which file and what was expected.
 
 /// The server's identity: its certificate chain and the private key that goes with it.
 pub fn load_identity(cert: &Path, key: &Path) -> Result<Identity, TlsError> {

@@ -16,8 +16,33 @@ pub fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
 }
 
-fn command(root: &Path) -> tokio::process::Command {
+/// A cargo command that builds as the learner's own `cargo` would. `cargo run -p quiz` gives
+/// this process the package's variables (`CARGO_PKG_NAME=quiz`, `CARGO_MANIFEST_DIR`...); a
+/// build script that reruns when one of them changes (ring's does, through cc) would see them
+/// and rebuild, here and again at the learner's next `cargo test`. So they are removed.
+pub fn cargo_command() -> tokio::process::Command {
     let mut command = tokio::process::Command::new(cargo());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_by_cargo_run = name.starts_with("CARGO_PKG_")
+            || matches!(
+                name.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            );
+        if set_by_cargo_run {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
+fn command(root: &Path) -> tokio::process::Command {
+    let mut command = cargo_command();
     command
         .current_dir(root)
         .env("CARGO_TERM_COLOR", "never")

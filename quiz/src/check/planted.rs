@@ -369,7 +369,7 @@ async fn build(
     package: &str,
     target_dir: Option<&Path>,
 ) -> anyhow::Result<Result<PathBuf, Failure>> {
-    let mut command = tokio::process::Command::new(super::cargo::cargo());
+    let mut command = super::cargo::cargo_command();
     command
         .current_dir(workspace)
         .args(["test", "--message-format=json", "--no-run", "-p"])
