@@ -780,3 +780,81 @@ async fn the_server_binary_reads_tls_and_the_log_format_from_the_environment() {
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- Given: the gateway's health and TLS ---------------------------------------------------
+
+/// `GET path` to the gateway at `addr`: the status code and the body.
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connect to the gateway");
+        let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("send the request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read the answer");
+        String::from_utf8(raw).expect("UTF-8")
+    };
+    let raw = within(&format!("GET {path}"), exchange).await;
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP answer, got {raw:?}"));
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The gateway in front of the gRPC server at `server` (`http://` or `https://`), trusting `ca`.
+async fn start_gateway(server: &str, ca: Option<Certificate>) -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a free port");
+    let addr = listener.local_addr().expect("the listener's address");
+    let clients = lesson_16::gateway::connect_with_ca(server, BearerKey::default(), ca)
+        .expect("a valid server URL");
+    let task = tokio::spawn(async move {
+        let _ = lesson_16::gateway::serve(listener, clients, std::future::pending()).await;
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn the_gateways_healthz_follows_the_servers_health() {
+    let mut server = Server::open().await;
+    let (gateway, task) = start_gateway(&format!("http://{}", server.addr), None).await;
+    let (status, body) = http_get(gateway, "/healthz").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"status":"SERVING"}"#),
+        "GET /healthz while LinkService is SERVING"
+    );
+    server.begin_shutdown();
+    let (status, _) = http_get(gateway, "/healthz").await;
+    assert_eq!(
+        status, 503,
+        "GET /healthz once the server is shutting down (or gone)"
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn the_gateway_reaches_a_tls_server_with_its_ca() {
+    let pki = pki("gateway");
+    let server = tls_server(&pki).await;
+    let (gateway, task) = start_gateway(
+        &format!("https://{}", server.addr),
+        Some(Certificate::from_pem(&pki.ca)),
+    )
+    .await;
+    let (status, body) = http_get(gateway, "/v1/links").await;
+    assert_eq!(status, 200, "GET /v1/links through TLS: {body}");
+    task.abort();
+}
