@@ -409,7 +409,9 @@ proptest! {
     #[test]
     fn every_http_url_with_a_host_is_accepted(
         scheme in "https?",
-        host in "[a-z][a-z0-9-]{0,20}\\.[a-z]{2,6}",
+        // No "--" in a label: one that starts with "xn--" is punycode, and `url` refuses
+        // it when it does not decode (proptest found http://xn--.aa).
+        host in "[a-z]([a-z0-9]|-[a-z0-9]){0,10}\\.[a-z]{2,6}",
         path in "(/[a-zA-Z0-9._~-]{0,12}){0,4}",
     ) {
         let url = format!("{scheme}://{host}{path}");

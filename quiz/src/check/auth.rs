@@ -13,7 +13,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Request, Status};
 
 use super::rpc::{self, Context};
-use super::server::{self, StartFailure};
+use super::server;
 use super::{Failure, Limits, Reporter, Todos};
 
 /// Where the lesson's pieces live, for the hints.
@@ -236,18 +236,7 @@ pub async fn run(binary: &Path, name: &str, limits: Limits, todos: &Todos, repor
     let mut started = match server::start_with_args(binary, &args, limits.server_start).await {
         Ok(server) => server,
         Err(failure) => {
-            let got = match failure {
-                StartFailure::Spawn(error) => format!("cannot run it: {error}"),
-                StartFailure::Exited { status, log } => {
-                    format!("it exited ({status}) with this output:\n{}", log.text())
-                }
-                StartFailure::Silent { limit, log } => format!(
-                    "nothing within {} s; its output:\n{}",
-                    limit.as_secs(),
-                    log.text()
-                ),
-                StartFailure::BadAddress { line, log } => format!("{line}\n{}", log.text()),
-            };
+            let got = failure.described();
             report.record(
                 "the server starts with `--api-key KEY`",
                 Err(Failure::new(

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::rpc::Context;
-use super::server::{self, StartFailure};
+use super::server;
 use super::{Failure, Limits, Reporter};
 
 /// Where the lesson's pieces live, for the hints.
@@ -117,18 +117,7 @@ pub async fn run(
     let running = match server::start_with_args(gateway, &args, limits.server_start).await {
         Ok(running) => running,
         Err(failure) => {
-            let got = match failure {
-                StartFailure::Spawn(error) => format!("cannot run {}: {error}", gateway.display()),
-                StartFailure::Exited { status, log } => {
-                    format!("it exited ({status}):\n{}", log.text())
-                }
-                StartFailure::Silent { limit, log } => format!(
-                    "nothing within {} s; its output:\n{}",
-                    limit.as_secs(),
-                    log.text()
-                ),
-                StartFailure::BadAddress { line, .. } => line,
-            };
+            let got = failure.described();
             reporter.record(
                 "the gateway starts and listens",
                 Err(Failure::new(

@@ -335,9 +335,11 @@ pub async fn run(root: &Path, target: &Target, reporter: &mut Reporter) -> anyho
                 failed_tests(&unplanted.output),
                 format!(
                     "The copy in {} differs from your crate only by the planted bugs, all off \
-                     here. A test that depends on where the crate lives (a path, a binary's \
-                     name) can fail in the copy: use `env!(\"CARGO_MANIFEST_DIR\")` and \
-                     `env!(\"CARGO_BIN_EXE_...\")`.",
+                     here. Two causes are common. A test that passes only sometimes: random \
+                     input (a property test's \"minimal failing input\" is a case your \
+                     strategy should not make) or a race on time. Or a test that depends on \
+                     where the crate lives (a path, a binary's name): use \
+                     `env!(\"CARGO_MANIFEST_DIR\")` and `env!(\"CARGO_BIN_EXE_...\")`.",
                     copy.display()
                 ),
             )),

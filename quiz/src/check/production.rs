@@ -96,67 +96,50 @@ fn serving(channel_status: Result<ServingStatus, String>, service: &str) -> Resu
     }
 }
 
+/// The names `ListServices` gives, from one version of reflection: v1 and v1alpha are the
+/// same messages in two generated modules.
+macro_rules! list_services_with {
+    ($version:ident, $channel:expr, $limit:expr) => {{
+        use $version::server_reflection_request::MessageRequest;
+        use $version::server_reflection_response::MessageResponse;
+        let request = $version::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut client =
+            $version::server_reflection_client::ServerReflectionClient::new($channel.clone());
+        let first = tokio::time::timeout($limit, async {
+            let mut answers = client
+                .server_reflection_info(tokio_stream::iter([request]))
+                .await?
+                .into_inner();
+            answers.next().await.transpose()
+        })
+        .await
+        .map_err(|_| format!("no answer within {} s", $limit.as_secs()))?
+        .map_err(|status| shown(&status))?;
+        match first.and_then(|answer| answer.message_response) {
+            Some(MessageResponse::ListServicesResponse(list)) => Ok(list
+                .service
+                .into_iter()
+                .map(|service| service.name)
+                .collect()),
+            other => Err(format!("ListServices answered {other:?}")),
+        }
+    }};
+}
+
 /// The names `ListServices` gives, from reflection v1 or v1alpha.
 async fn list_services(
     channel: &Channel,
     alpha: bool,
     limit: Duration,
 ) -> Result<Vec<String>, String> {
-    let answer = if alpha {
-        use v1alpha::server_reflection_request::MessageRequest;
-        use v1alpha::server_reflection_response::MessageResponse;
-        let request = v1alpha::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let mut client =
-            v1alpha::server_reflection_client::ServerReflectionClient::new(channel.clone());
-        let first = tokio::time::timeout(limit, async {
-            let mut answers = client
-                .server_reflection_info(tokio_stream::iter([request]))
-                .await?
-                .into_inner();
-            answers.next().await.transpose()
-        })
-        .await
-        .map_err(|_| format!("no answer within {} s", limit.as_secs()))?
-        .map_err(|status| shown(&status))?;
-        match first.and_then(|answer| answer.message_response) {
-            Some(MessageResponse::ListServicesResponse(list)) => list
-                .service
-                .into_iter()
-                .map(|service| service.name)
-                .collect(),
-            other => return Err(format!("ListServices answered {other:?}")),
-        }
+    if alpha {
+        list_services_with!(v1alpha, channel, limit)
     } else {
-        use v1::server_reflection_request::MessageRequest;
-        use v1::server_reflection_response::MessageResponse;
-        let request = v1::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
-        let first = tokio::time::timeout(limit, async {
-            let mut answers = client
-                .server_reflection_info(tokio_stream::iter([request]))
-                .await?
-                .into_inner();
-            answers.next().await.transpose()
-        })
-        .await
-        .map_err(|_| format!("no answer within {} s", limit.as_secs()))?
-        .map_err(|status| shown(&status))?;
-        match first.and_then(|answer| answer.message_response) {
-            Some(MessageResponse::ListServicesResponse(list)) => list
-                .service
-                .into_iter()
-                .map(|service| service.name)
-                .collect(),
-            other => return Err(format!("ListServices answered {other:?}")),
-        }
-    };
-    Ok(answer)
+        list_services_with!(v1, channel, limit)
+    }
 }
 
 fn lists(
@@ -322,18 +305,7 @@ pub async fn run(addr: SocketAddr, limit: Duration, report: &mut Reporter) {
 async fn start(binary: &Path, args: &[&str], limits: Limits) -> Result<RunningServer, String> {
     server::start_with_args(binary, args, limits.server_start)
         .await
-        .map_err(|failure| match failure {
-            StartFailure::Spawn(error) => format!("cannot run it: {error}"),
-            StartFailure::Exited { status, log } => {
-                format!("it exited ({status}) with this output:\n{}", log.text())
-            }
-            StartFailure::Silent { limit, log } => format!(
-                "nothing within {} s; its output:\n{}",
-                limit.as_secs(),
-                log.text()
-            ),
-            StartFailure::BadAddress { line, log } => format!("{line}\n{}", log.text()),
-        })
+        .map_err(StartFailure::described)
 }
 
 /// A CA, and a certificate for 127.0.0.1 and localhost it signed, with its key, written to a

@@ -66,6 +66,24 @@ pub enum StartFailure {
     BadAddress { line: String, log: OutputLog },
 }
 
+impl StartFailure {
+    /// What came back, in words, with the process's output.
+    pub fn described(self) -> String {
+        match self {
+            StartFailure::Spawn(error) => format!("cannot run it: {error}"),
+            StartFailure::Exited { status, log } => {
+                format!("it exited ({status}) with this output:\n{}", log.text())
+            }
+            StartFailure::Silent { limit, log } => format!(
+                "nothing within {} s; its output:\n{}",
+                limit.as_secs(),
+                log.text()
+            ),
+            StartFailure::BadAddress { line, log } => format!("{line}\n{}", log.text()),
+        }
+    }
+}
+
 /// The address of a `... listening on 127.0.0.1:PORT` line.
 pub fn listening_address(line: &str) -> Option<Result<SocketAddr, String>> {
     let (_, after) = line.split_once("listening on")?;
