@@ -697,3 +697,88 @@ async fn shutdown_closes_the_sync_stream_instead_of_resetting_it() {
          read the last answers) instead of dropping it, which resets it (CANCELLED)"
     );
 }
+
+/// How a server that never answers stays silent.
+#[derive(Debug, Clone, Copy)]
+enum Silence {
+    /// It reads what comes and never writes a byte: not even HTTP/2's SETTINGS.
+    Total,
+    /// It answers each call's headers and then sends nothing more.
+    AfterHeaders,
+}
+
+/// A gateway client whose one connection is an in-memory pipe to a server that stays silent.
+/// No socket: with paused time, a wait for it costs no real time.
+fn silent_server(silence: Silence) -> (gateway::GrpcClient, JoinHandle<()>) {
+    let (client_io, mut server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        match silence {
+            Silence::Total => {
+                let mut sink = [0u8; 1024];
+                while matches!(server_io.read(&mut sink).await, Ok(read) if read > 0) {}
+            }
+            Silence::AfterHeaders => {
+                let Ok(mut connection) = h2::server::handshake(server_io).await else {
+                    return;
+                };
+                // Keep every call open: dropping one would reset it, and that is an answer.
+                let mut calls = Vec::new();
+                while let Some(Ok((request, mut respond))) = connection.accept().await {
+                    let headers = http::Response::builder()
+                        .header("content-type", "application/grpc")
+                        .body(())
+                        .expect("a valid response head");
+                    if let Ok(sending) = respond.send_response(headers, false) {
+                        calls.push((request, sending));
+                    }
+                }
+            }
+        }
+    });
+    let mut client_io = Some(client_io);
+    let channel = tonic::transport::Endpoint::from_static("http://silent.invalid")
+        .connect_with_connector_lazy(tower::service_fn(move |_: http::Uri| {
+            let io = client_io.take();
+            async move {
+                io.map(hyper_util::rt::TokioIo::new)
+                    .ok_or_else(|| std::io::Error::other("the in-memory pipe is used already"))
+            }
+        }));
+    let client = lesson_15::pb::link_service_client::LinkServiceClient::with_interceptor(
+        channel,
+        BearerKey::default(),
+    );
+    (client, server)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_does_not_hold_the_flusher() {
+    for silence in [Silence::Total, Silence::AfterHeaders] {
+        let (client, server) = silent_server(silence);
+        let clicks = Clicks::default();
+        clicks.add("abc123", 3);
+        let flusher = gateway::sync_clicks(
+            client,
+            clicks.clone(),
+            gateway::FLUSH_EVERY,
+            tokio::time::sleep(Duration::from_secs(1)),
+        );
+        // Time is paused: when every task waits, the clock jumps to the next timer, so minutes
+        // of silence pass in no time. A flusher that gives up after CALL_TIMEOUT at each try
+        // is done long before this limit.
+        let limit = Duration::from_secs(600);
+        let unsent = tokio::time::timeout(limit, flusher)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "a server that never answers ({silence:?}) held the flusher past its shutdown \
+                     for {limit:?}: the given `open` and `flush` bound each wait by CALL_TIMEOUT"
+                )
+            });
+        server.abort();
+        assert_eq!(
+            unsent, 3,
+            "a silent server ({silence:?}) confirmed nothing: the 3 clicks are unsent, not lost"
+        );
+    }
+}

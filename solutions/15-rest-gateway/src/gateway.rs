@@ -218,10 +218,12 @@ struct SyncStream {
 
 async fn open(client: &mut GrpcClient) -> Result<SyncStream, Status> {
     let (requests, rx) = mpsc::channel(16);
-    // No deadline: this call lives as long as the gateway.
-    let answers = client
-        .sync_clicks(ReceiverStream::new(rx))
-        .await?
+    // No deadline: this call lives as long as the gateway. But a server that never answers the
+    // call must not hold the flusher (or the shutdown): CALL_TIMEOUT bounds the opening.
+    let opening = client.sync_clicks(ReceiverStream::new(rx));
+    let answers = tokio::time::timeout(CALL_TIMEOUT, opening)
+        .await
+        .map_err(|_| Status::deadline_exceeded("SyncClicks did not open within CALL_TIMEOUT"))??
         .into_inner();
     Ok(SyncStream { requests, answers })
 }
