@@ -375,6 +375,88 @@ fn the_workspace_requires_the_versions_the_lessons_rely_on() {
     }
 }
 
+/// What `cargo tree` says a selection of packages builds, along `edges` (`normal,build` for
+/// `cargo build`, `normal,build,dev` for `cargo test`): each registry crate (`name vX.Y.Z`) with
+/// the feature lists it is built with (two lists when build scripts need other features).
+fn features_built(
+    edges: &str,
+    selection: &[&str],
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let output = std::process::Command::new(cargo)
+        .args(["tree", "--quiet", "--edges", edges, "--prefix", "none"])
+        .args(["--format", "{p}|{f}"])
+        .args(selection)
+        .current_dir(course().root())
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        output.status.success(),
+        "cargo tree {selection:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut built: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Some((package, features)) = line.trim_end_matches(" (*)").split_once('|') else {
+            continue;
+        };
+        // A path such as `(/.../proto)` marks a crate of this workspace, not a dependency.
+        if package.contains("(/") || package.contains("(\\") {
+            continue;
+        }
+        let lists = built.entry(package.trim().to_string()).or_default();
+        if !lists.iter().any(|list| list == features) {
+            lists.push(features.to_string());
+            lists.sort();
+        }
+    }
+    built
+}
+
+#[test]
+fn every_crate_builds_its_dependencies_as_the_workspace_does() {
+    // The promise of workspace-hack/: a learner who runs `cargo quiz`, then `cargo test -p
+    // lesson-07`, then `cargo quiz check 11`, compiles tokio and tonic once, not at each switch.
+    let workspace = features_built("normal,build,dev", &["--workspace"]);
+    let mut problems: Vec<String> = workspace
+        .iter()
+        .filter(|(_, lists)| lists.len() > 1)
+        .map(|(package, lists)| format!("the workspace builds {package} twice: {lists:?}"))
+        .collect();
+    let metadata =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+            .args(["metadata", "--no-deps", "--format-version", "1"])
+            .current_dir(course().root())
+            .output()
+            .expect("run cargo metadata");
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&metadata.stdout).expect("cargo metadata's JSON");
+    let members = metadata["packages"].as_array().expect("a list of packages");
+    for member in members {
+        let name = member["name"].as_str().expect("a package name");
+        // `cargo build -p NAME` leaves the dev-dependencies out, `cargo test -p NAME` does not.
+        for (command, edges) in [("build", "normal,build"), ("test", "normal,build,dev")] {
+            for (package, lists) in features_built(edges, &["--package", name]) {
+                let whole = workspace.get(&package);
+                if whole != Some(&lists) {
+                    problems.push(format!(
+                        "`cargo {command} -p {name}` builds {package} with features {lists:?}, \
+                         the workspace with {whole:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "\n{}\n\nEvery crate must ask for the same features as the whole workspace, or cargo \
+         compiles the dependency again for it. Run `cargo hakari generate` (once: `cargo install \
+         cargo-hakari --locked`), which rewrites workspace-hack/Cargo.toml, and `cargo hakari \
+         manage-deps` for a new crate.\n",
+        problems.join("\n")
+    );
+}
+
 // ---- Outputs ------------------------------------------------------------------------------
 
 /// `target/debug`, where cargo put the solutions' binaries before running this test.
