@@ -12,7 +12,7 @@ use shortener_proto::{CreateLinkRequest, ListLinksRequest};
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Request, Status};
 
-use super::rpc::{self, Context};
+use super::rpc::{self, Context, shown};
 use super::server;
 use super::{Failure, Limits, Reporter, Todos};
 
@@ -64,10 +64,6 @@ fn broke_off(status: &Status) -> bool {
             | Code::Cancelled
             | Code::DeadlineExceeded
     )
-}
-
-fn shown(status: &Status) -> String {
-    format!("{:?}: {}", status.code(), status.message())
 }
 
 /// The call must be refused with UNAUTHENTICATED.

@@ -18,9 +18,9 @@ use shortener_proto::{CreateLinkRequest, SyncRequest, SyncResponse};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Code, Request, Status, Streaming};
+use tonic::{Code, Request, Streaming};
 
-use super::rpc::{self, Client, Context};
+use super::rpc::{self, Client, Context, shown};
 use super::{Failure, Limits, Reporter};
 
 /// Where the lesson's pieces live, for the hints.
@@ -28,10 +28,6 @@ const SYNC: &str = "the task of `sync_clicks` in src/server.rs (Exercise 2)";
 const BATCH: &str = "`batch_create_links` in src/server.rs (Exercise 3)";
 const LIMIT: &str = "`serve_until` in src/lib.rs (Exercise 3)";
 const MAIN: &str = "`main` in src/bin/server.rs (Exercise 4)";
-
-fn shown(status: &Status) -> String {
-    format!("{:?}: {}", status.code(), status.message())
-}
 
 /// An idle SyncClicks stream with a deadline of 300 ms must end with DEADLINE_EXCEEDED.
 async fn idle_stream_ends_at_its_deadline(cx: &Context) -> Result<(), Failure> {

@@ -9,7 +9,7 @@ use shortener_proto::{BatchCreateLinksResponse, CreateLinkRequest};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use super::rpc::Context;
+use super::rpc::{self, Context};
 use super::{Failure, Reporter};
 
 /// The batch limit the checker gives the server.
@@ -44,7 +44,7 @@ async fn within<T>(
 /// A status as the report shows it: code, message, field violations.
 fn shown(status: &Status) -> String {
     let fields = violations(status);
-    let mut text = format!("{:?}: {}", status.code(), status.message());
+    let mut text = rpc::shown(status);
     if !fields.is_empty() {
         let fields: Vec<String> = fields.iter().map(|(f, d)| format!("{f}: {d}")).collect();
         text.push_str(&format!("\nfield violations: {}", fields.join("; ")));

@@ -16,14 +16,15 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 use shortener_proto::CreateLinkRequest;
 use shortener_proto::link_service_client::LinkServiceClient;
 use tokio_stream::StreamExt;
+use tonic::Code;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
-use tonic::{Code, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_reflection::pb::{v1, v1alpha};
 
+use super::rpc::{self, shown};
 use super::server::{self, RunningServer, StartFailure};
 use super::{Failure, Limits, Reporter};
 
@@ -45,19 +46,12 @@ const METHODS: [&str; 6] = [
 ];
 
 async fn channel(addr: SocketAddr, limit: Duration) -> Result<Channel, String> {
-    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|error| error.to_string())?
-        .connect_timeout(limit)
-        .timeout(limit);
-    match tokio::time::timeout(limit, endpoint.connect()).await {
-        Ok(Ok(channel)) => Ok(channel),
-        Ok(Err(error)) => Err(format!("no connection: {error:?}")),
-        Err(_) => Err(format!("no connection within {} s", limit.as_secs())),
-    }
-}
-
-fn shown(status: &Status) -> String {
-    format!("{:?}: {}", status.code(), status.message())
+    rpc::channel(addr, limit)
+        .await
+        .map_err(|failure| match failure {
+            rpc::NoChannel::Refused(error) => format!("no connection: {error}"),
+            rpc::NoChannel::Silent => format!("no connection within {} s", limit.as_secs()),
+        })
 }
 
 async fn check_status(

@@ -28,21 +28,39 @@ pub struct Context {
     pub log: OutputLog,
 }
 
-/// Connects to the server at `addr` within `limit`.
-pub async fn connect(addr: std::net::SocketAddr, limit: Duration) -> Result<Client, Failure> {
+/// Why no channel to a server could be opened.
+pub enum NoChannel {
+    /// The connection failed, with tonic's error.
+    Refused(String),
+    /// Nothing answered within the limit.
+    Silent,
+}
+
+/// A channel to the server at `addr`, connected within `limit`; every call on it is bounded by
+/// `limit` too.
+pub async fn channel(addr: std::net::SocketAddr, limit: Duration) -> Result<Channel, NoChannel> {
     let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|error| Failure::new(format!("a connection to {addr}"), error.to_string(), ""))?
+        .map_err(|error| NoChannel::Refused(error.to_string()))?
         .connect_timeout(limit)
         .timeout(limit);
     match tokio::time::timeout(limit, endpoint.connect()).await {
-        Ok(Ok(channel)) => Ok(LinkServiceClient::new(channel)),
-        Ok(Err(error)) => Err(Failure::new(
+        Ok(Ok(channel)) => Ok(channel),
+        Ok(Err(error)) => Err(NoChannel::Refused(format!("{error:?}"))),
+        Err(_) => Err(NoChannel::Silent),
+    }
+}
+
+/// Connects to the server at `addr` within `limit`.
+pub async fn connect(addr: std::net::SocketAddr, limit: Duration) -> Result<Client, Failure> {
+    match channel(addr, limit).await {
+        Ok(channel) => Ok(LinkServiceClient::new(channel)),
+        Err(NoChannel::Refused(error)) => Err(Failure::new(
             format!("an HTTP/2 connection to {addr}"),
-            format!("{error:?}"),
+            error,
             "The server printed its address but does not accept gRPC there: does it serve on the \
              listener it printed (`Server::builder()...serve_with_incoming`)?",
         )),
-        Err(_) => Err(Failure::new(
+        Err(NoChannel::Silent) => Err(Failure::new(
             format!(
                 "an HTTP/2 connection to {addr} within {} s",
                 limit.as_secs()
@@ -51,6 +69,11 @@ pub async fn connect(addr: std::net::SocketAddr, limit: Duration) -> Result<Clie
             "The server printed its address but does not answer there.",
         )),
     }
+}
+
+/// A status in a line: its code and its message.
+pub fn shown(status: &Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
 }
 
 /// A short code as the course defines it: six characters of `[a-z0-9]`.
@@ -64,7 +87,7 @@ pub fn is_short_code(code: &str) -> bool {
 impl Context {
     /// A call that answered with a status the check did not expect.
     pub fn unexpected(&self, rpc: &str, expected: impl Into<String>, status: &Status) -> Failure {
-        let got = format!("{:?}: {}", status.code(), status.message());
+        let got = shown(status);
         let timed_out =
             status.code() == Code::DeadlineExceeded || status.message().contains("Timeout expired");
         let hint = match status.code() {
