@@ -2,6 +2,7 @@
 //! `SHORTENER_API_KEY`); every call to `LinkService` must then carry it in its metadata, as
 //! `authorization: Bearer KEY`. Without a key, the server is open.
 
+use std::fmt;
 use std::sync::Arc;
 
 use tonic::service::Interceptor;
@@ -11,8 +12,9 @@ use tonic::{Request, Status};
 /// case (HTTP/2 sends every header name in lower case).
 pub const AUTHORIZATION: &str = "authorization";
 
-/// What comes before the key in the `authorization` value.
-pub const BEARER: &str = "Bearer ";
+/// The authentication scheme that comes before the key in the `authorization` value. A scheme
+/// is a case-insensitive token (RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` are one.
+pub const BEARER: &str = "Bearer";
 
 /// Whether `a` and `b` are the same bytes, in a time that does not depend on where they differ.
 ///
@@ -26,11 +28,19 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     todo!("constant_time_eq({a:?}, {b:?})")
 }
 
-/// The server's check of the API key, as a tonic interceptor. Cloning it is cheap.
-#[derive(Debug, Clone, Default)]
+/// The server's check of the API key, as a tonic interceptor. Cloning it is cheap. Its `Debug`
+/// says whether a key is set, never the key.
+#[derive(Clone, Default)]
 pub struct ApiKey {
     /// The key a call must carry, or `None` for an open server.
     key: Option<Arc<str>>,
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ApiKey").field("key", &key).finish()
+    }
 }
 
 impl ApiKey {
@@ -50,9 +60,9 @@ impl ApiKey {
     /// with the right key. Otherwise UNAUTHENTICATED, saying what was wrong but never the key.
     pub fn check<T>(&self, request: &Request<T>) -> Result<(), Status> {
         // TODO(lesson 12): Exercise 3: with no key set, let the call through. Otherwise read
-        // the `authorization` metadata of the request: missing, not `Bearer KEY`, or a key
-        // that `constant_time_eq` says is wrong are each UNAUTHENTICATED, with a message that
-        // says which (and never the key).
+        // the `authorization` metadata of the request: missing, not `Bearer KEY` (the scheme
+        // in any case, then one or more spaces), or a key that `constant_time_eq` says is
+        // wrong are each UNAUTHENTICATED, with a message that says which (and never the key).
         let _ = request;
         todo!("ApiKey::check")
     }

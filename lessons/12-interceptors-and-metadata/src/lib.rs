@@ -30,12 +30,14 @@ use tonic::transport::server::TcpIncoming;
 /// Where the server listens, and the client connects, unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 
-// NEW(lesson 12): given: the settings, and `serve_with_settings`, which the binary calls.
-/// How the server runs, beyond the service itself.
+// NEW(lesson 12): given: the settings, and `serve`, the one way the binary and the tests start
+// the server: it takes the links and the settings now.
+/// How the server runs, beyond the service itself. `Settings::default()` is an open server
+/// that logs to stderr; set the fields that differ.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The key every LinkService call must carry, or `None` for an open server.
-    pub api_key: Option<String>,
+    /// The key every LinkService call must carry; `ApiKey::default()` is an open server.
+    pub api_key: ApiKey,
     /// Where the log of calls goes.
     pub log: CallLog,
 }
@@ -44,33 +46,19 @@ impl Default for Settings {
     /// An open server that logs to stderr.
     fn default() -> Settings {
         Settings {
-            api_key: None,
+            api_key: ApiKey::default(),
             log: CallLog::stderr(),
         }
     }
 }
 
-/// Serves `LinkService` on `listener` until the returned future is dropped.
-pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
-    serve_with(listener, LinkServer::default()).await
-}
-
-// NEW(lesson 12): given: `serve_with` is now an open server with `Settings::default()`.
-/// Serves `server` on `listener`, open, logging to stderr: tests use it to start a server
-/// whose short codes they choose (`LinkServer::with_codes`).
-pub async fn serve_with(
-    listener: TcpListener,
-    server: LinkServer,
-) -> Result<(), tonic::transport::Error> {
-    serve_with_settings(listener, server, Settings::default()).await
-}
-
 // NEW(lesson 12): given, but for the TODO inside.
-/// Serves `server` on `listener` with `settings`: an API key in front of LinkService, and a
-/// layer around everything that logs each call and gives it a request id.
-pub async fn serve_with_settings(
+/// Serves `links` on `listener` with `settings`, until the returned future is dropped: the API
+/// key in front of LinkService, and a layer around everything that logs each call and gives
+/// it a request id. The binary and the tests all start the server here.
+pub async fn serve(
     listener: TcpListener,
-    server: LinkServer,
+    links: LinkServer,
     settings: Settings,
 ) -> Result<(), tonic::transport::Error> {
     // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
@@ -80,7 +68,8 @@ pub async fn serve_with_settings(
     // TODO(lesson 12): Exercise 3: when `settings.api_key` is set, every LinkService call must
     // pass the key check (`ApiKey`, src/auth.rs). Guard this one service, not the whole server:
     // health and reflection (lesson 16) will be added next to it and must stay open.
-    let link_service = LinkServiceServer::new(server);
+    let link_service = LinkServiceServer::new(links);
+    let _ = settings.api_key;
     // NEW(lesson 12): given: the layer around the whole server, which logs every call.
     tonic::transport::Server::builder()
         .layer(RequestLogLayer::new(settings.log)) // NEW(lesson 12)

@@ -26,9 +26,10 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
 // The crate under test.
+use lesson_12::client::BearerKey;
 use lesson_12::{
-    CallLog, CallRecord, LinkServer, MAX_REQUEST_ID_LEN, Settings, constant_time_eq,
-    serve_with_settings,
+    ApiKey, CallLog, CallRecord, LinkServer, MAX_REQUEST_ID_LEN, RequestLogLayer, Settings,
+    constant_time_eq, serve,
 };
 
 const SERVER_BINARY: &str = env!("CARGO_BIN_EXE_lesson-12-server");
@@ -91,13 +92,11 @@ impl Records {
 async fn server(api_key: Option<&str>) -> (TestServer, Records) {
     let records = Records::default();
     let settings = Settings {
-        api_key: api_key.map(String::from),
+        api_key: ApiKey::new(api_key.map(String::from)),
         log: records.log(),
     };
-    let server = TestServer::start(move |listener| {
-        serve_with_settings(listener, LinkServer::default(), settings)
-    })
-    .await;
+    let server =
+        TestServer::start(move |listener| serve(listener, LinkServer::default(), settings)).await;
     (server, records)
 }
 
@@ -237,6 +236,33 @@ async fn the_key_must_come_as_a_bearer_token() {
             &format!("CreateLink with `authorization: {value}` (the right form is `Bearer KEY`)"),
         );
     }
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_may_be_followed_by_several_spaces() {
+    let (server, _) = server(Some(KEY)).await;
+    let mut client = server.client().await;
+    for value in [
+        format!("bearer {KEY}"),
+        format!("BEARER {KEY}"),
+        format!("Bearer   {KEY}"),
+    ] {
+        create(&mut client, &[("authorization", &value)])
+            .await
+            .unwrap_or_else(|status| {
+                panic!(
+                    "`authorization: {value}` carries the right key: a scheme is case-insensitive \
+                     (RFC 9110 §11.1) and one or more spaces may follow it (RFC 6750: \
+                     `\"Bearer\" 1*SP b64token`); got {:?}: {}",
+                    status.code(),
+                    status.message()
+                )
+            });
+    }
+    assert_unauthenticated(
+        create(&mut client, &[("authorization", &format!("Bearer\t{KEY}"))]).await,
+        "a tab is not a space: `Bearer<TAB>KEY` is not `Bearer KEY`",
+    );
 }
 
 #[tokio::test]
@@ -393,6 +419,74 @@ async fn the_layer_logs_calls_the_key_refused() {
     );
 }
 
+/// What the layer wraps in the test below: a service that never answers, as a slow handler.
+#[derive(Clone)]
+struct NeverAnswers;
+
+impl tower::Service<http::Request<()>> for NeverAnswers {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Pending<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        std::future::pending()
+    }
+}
+
+#[tokio::test]
+async fn the_layer_logs_a_call_whose_future_is_dropped_before_its_answer() {
+    // This is what tonic's timer does at a call's deadline (it sits outside our layer), and
+    // what hyper does when the client resets a stream whose handler is still working: it drops
+    // the layer's future, and the layer never sees a response.
+    let records = Records::default();
+    let mut layered = tower::Layer::layer(&RequestLogLayer::new(records.log()), NeverAnswers);
+    let request = http::Request::builder()
+        .uri("/shortener.LinkService/GetLink")
+        .body(())
+        .expect("a request");
+    let call = tower::Service::call(&mut layered, request);
+    drop(call);
+    let record = records.of("GetLink").await;
+    assert_eq!(
+        record.code,
+        Code::Cancelled,
+        "a call whose future was dropped is still a line of the log, as CANCELLED: {record:?}"
+    );
+    assert!(
+        record.cut_off.is_some(),
+        "the record says why the call was cut off: {record:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_layer_logs_a_call_whose_client_went_away() {
+    let (server, records) = server(None).await;
+    let mut client = server.client().await;
+    // A batch that never ends, given up after 300 ms: dropping the call resets the stream,
+    // and nobody reads the answer.
+    let call =
+        client.batch_create_links(Request::new(tokio_stream::pending::<CreateLinkRequest>()));
+    let _ = tokio::time::timeout(Duration::from_millis(300), call).await;
+    let record = records.of("BatchCreateLinks").await;
+    assert_eq!(
+        record.code,
+        Code::Cancelled,
+        "the client went away before the call's status: the layer logs it as CANCELLED: \
+         {record:?}"
+    );
+    assert!(
+        record.cut_off.is_some(),
+        "the record says why the call was cut off: {record:?}"
+    );
+}
+
 #[tokio::test]
 async fn an_x_request_id_sent_is_echoed_in_the_response_and_the_log() {
     let (server, records) = server(None).await;
@@ -472,6 +566,42 @@ async fn a_refused_call_gets_its_request_id_too() {
         metadata.get("x-request-id").and_then(|v| v.to_str().ok()),
         Some("refused-call-7"),
         "an UNAUTHENTICATED answer echoes the request id too: it is the call a person will look for"
+    );
+}
+
+#[test]
+fn the_key_is_never_shown_by_debug_and_is_sent_as_sensitive() {
+    let debugged = [
+        format!("{:?}", ApiKey::new(Some(KEY.to_string()))),
+        format!(
+            "{:?}",
+            Settings {
+                api_key: ApiKey::new(Some(KEY.to_string())),
+                log: CallLog::new(|_| {}),
+            }
+        ),
+        format!(
+            "{:?}",
+            BearerKey::new(Some(KEY)).expect("a key that is a header value")
+        ),
+    ];
+    for text in debugged {
+        assert!(
+            !text.contains(KEY),
+            "`{{:?}}` shows the key: {text}; a log line with it would give the key away"
+        );
+    }
+    let mut key = BearerKey::new(Some(KEY)).expect("a key that is a header value");
+    let request = tonic::service::Interceptor::call(&mut key, Request::new(()))
+        .expect("the interceptor lets the request go");
+    let sent = request
+        .metadata()
+        .get("authorization")
+        .expect("the interceptor adds `authorization`");
+    assert!(
+        sent.is_sensitive(),
+        "the `authorization` value must be marked sensitive, so that HTTP/2 never puts it in \
+         its compression table (HPACK's never-indexed literal)"
     );
 }
 

@@ -1,7 +1,8 @@
 //! The black-box checks of lesson 12 (interceptors and metadata): a server started with
 //! `--api-key` refuses LinkService calls without the key or with a wrong one (UNAUTHENTICATED),
-//! lets the right key through, echoes an `x-request-id` it is sent in the response's metadata,
-//! and gives a call that sent none an id of its own.
+//! lets the right key through (its scheme in any case, followed by one space or more), echoes
+//! an `x-request-id` it is sent in the response's metadata, and gives a call that sent none an
+//! id of its own.
 //!
 //! These checks start a second server of their own, with a key the checker makes up; the other
 //! checks run against the server started without one, which must be open.
@@ -18,7 +19,7 @@ use super::{Failure, Limits, Reporter, Todos};
 
 /// Where the lesson's pieces live, for the hints.
 const CHECK: &str = "`ApiKey::check` in src/auth.rs";
-const WIRING: &str = "`serve_with_settings` in src/lib.rs";
+const WIRING: &str = "`serve` in src/lib.rs";
 const REQUEST_ID: &str = "`request_id` and `RequestLog::call` in src/log.rs";
 
 /// A key nobody could guess in advance: the learner's code must compare, not recognise.
@@ -105,8 +106,8 @@ async fn let_through(cx: &Context, key: &str) -> Result<(), Failure> {
     if let Err(status) = create(cx, "right-key", &[("authorization", &auth)]).await {
         let hint = if status.code() == Code::Unauthenticated {
             format!(
-                "The key sent was the one the server was started with. Does {CHECK} strip \
-                 exactly `Bearer ` (with its space) before it compares? Does it compare with the \
+                "The key sent was the one the server was started with. Does {CHECK} take the \
+                 key after `Bearer` and its spaces before it compares? Does it compare with the \
                  key from `--api-key`, byte for byte?"
             )
         } else {
@@ -138,6 +139,28 @@ async fn let_through(cx: &Context, key: &str) -> Result<(), Failure> {
             "no end within the time limit",
             "ListLinks should stream the links and end.",
         )),
+    }
+}
+
+/// The scheme is case-insensitive (RFC 9110 §11.1) and may be followed by several spaces (RFC
+/// 6750's `1*SP`): `bearer  KEY` carries the key as well as `Bearer KEY` does.
+async fn any_case_and_spaces(cx: &Context, key: &str) -> Result<(), Failure> {
+    let auth = format!("bearer  {key}");
+    let expected =
+        "OK, for `authorization: bearer  KEY` (lower case, two spaces) with the right key";
+    match create(cx, "bearer-case", &[("authorization", &auth)]).await {
+        Ok(_) => Ok(()),
+        Err(status) if status.code() == Code::Unauthenticated => Err(Failure::new(
+            expected,
+            shown(&status),
+            format!(
+                "An authentication scheme is case-insensitive (RFC 9110 §11.1) and RFC 6750 lets \
+                 one or more spaces follow it (`\"Bearer\" 1*SP b64token`). {CHECK} must not \
+                 strip an exact `Bearer ` prefix: split at the first space, compare the scheme \
+                 in any case, and skip the spaces before the key."
+            ),
+        )),
+        Err(status) => Err(cx.unexpected("CreateLink", expected, &status)),
     }
 }
 
@@ -277,6 +300,10 @@ pub async fn run(binary: &Path, name: &str, limits: Limits, todos: &Todos, repor
             report.record(
                 "with `--api-key`, a call with `authorization: Bearer KEY` goes through",
                 let_through(&cx, &key).await,
+            );
+            report.record(
+                "with `--api-key`, `bearer` in lower case and with two spaces goes through too",
+                any_case_and_spaces(&cx, &key).await,
             );
             report.record(
                 "an `x-request-id` sent is echoed in the response's metadata",

@@ -28,11 +28,12 @@ use tonic::transport::server::TcpIncoming;
 /// Where the server listens, and the client connects, unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 
-/// How the server runs, beyond the service itself.
+/// How the server runs, beyond the service itself. `Settings::default()` is an open server
+/// that logs to stderr; set the fields that differ.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The key every LinkService call must carry, or `None` for an open server.
-    pub api_key: Option<String>,
+    /// The key every LinkService call must carry; `ApiKey::default()` is an open server.
+    pub api_key: ApiKey,
     /// Where the log of calls goes.
     pub log: CallLog,
 }
@@ -41,31 +42,18 @@ impl Default for Settings {
     /// An open server that logs to stderr.
     fn default() -> Settings {
         Settings {
-            api_key: None,
+            api_key: ApiKey::default(),
             log: CallLog::stderr(),
         }
     }
 }
 
-/// Serves `LinkService` on `listener` until the returned future is dropped.
-pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
-    serve_with(listener, LinkServer::default()).await
-}
-
-/// Serves `server` on `listener`, open, logging to stderr: tests use it to start a server
-/// whose short codes they choose (`LinkServer::with_codes`).
-pub async fn serve_with(
+/// Serves `links` on `listener` with `settings`, until the returned future is dropped: the API
+/// key in front of LinkService, and a layer around everything that logs each call and gives
+/// it a request id. The binary and the tests all start the server here.
+pub async fn serve(
     listener: TcpListener,
-    server: LinkServer,
-) -> Result<(), tonic::transport::Error> {
-    serve_with_settings(listener, server, Settings::default()).await
-}
-
-/// Serves `server` on `listener` with `settings`: an API key in front of LinkService, and a
-/// layer around everything that logs each call and gives it a request id.
-pub async fn serve_with_settings(
-    listener: TcpListener,
-    server: LinkServer,
+    links: LinkServer,
     settings: Settings,
 ) -> Result<(), tonic::transport::Error> {
     // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
@@ -74,7 +62,7 @@ pub async fn serve_with_settings(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     // The key guards LinkService only: it is an interceptor on that one service, not a layer
     // of the whole server, so services added later (health, reflection) stay open.
-    let link_service = LinkServiceServer::with_interceptor(server, ApiKey::new(settings.api_key));
+    let link_service = LinkServiceServer::with_interceptor(links, settings.api_key);
     tonic::transport::Server::builder()
         .layer(RequestLogLayer::new(settings.log))
         .add_service(link_service)

@@ -4,13 +4,12 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::Parser;
-use solution_12::{
-    CallLog, DEFAULT_ADDR, DEFAULT_MAX_BATCH, LinkServer, Settings, serve_with_settings,
-};
+use solution_12::{ApiKey, CallLog, DEFAULT_ADDR, DEFAULT_MAX_BATCH, LinkServer, Settings, serve};
 use tokio::net::TcpListener;
 
 /// Serves the link shortener over gRPC.
-#[derive(Debug, Parser)]
+// Not `Debug`: it holds the API key, and a `{:?}` of it in a log would give the key away.
+#[derive(Parser)]
 struct Args {
     /// The address to listen on. Port 0 picks a free port.
     #[arg(long, env = "SHORTENER_ADDR", default_value = DEFAULT_ADDR)]
@@ -39,9 +38,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let server = LinkServer::default().with_max_batch(args.max_batch);
     let settings = Settings {
-        api_key: args.api_key,
+        api_key: ApiKey::new(args.api_key),
         log: CallLog::stderr(),
     };
-    serve_with_settings(listener, server, settings).await?;
+    serve(listener, server, settings).await?;
     Ok(())
 }
