@@ -58,6 +58,8 @@ impl Default for Settings {
 /// it a request id. The binary and the tests all start the server here.
 pub async fn serve(
     listener: TcpListener,
+    // NEW(lesson 12): what to serve and how. Lesson 11's `serve(listener)` is now
+    // `serve(listener, LinkServer::default(), Settings::default())`.
     links: LinkServer,
     settings: Settings,
 ) -> Result<(), tonic::transport::Error> {

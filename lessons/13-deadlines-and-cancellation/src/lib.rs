@@ -42,11 +42,12 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 /// CreateLink with a 2,048-byte URL; anything much bigger is refused before it is read whole.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// How the server runs, beyond the service itself.
+/// How the server runs, beyond the service itself. `Settings::default()` is an open server
+/// that logs to stderr; set the fields that differ.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The key every LinkService call must carry, or `None` for an open server.
-    pub api_key: Option<String>,
+    /// The key every LinkService call must carry; `ApiKey::default()` is an open server.
+    pub api_key: ApiKey,
     /// Where the log of calls goes.
     pub log: CallLog,
 }
@@ -55,46 +56,23 @@ impl Default for Settings {
     /// An open server that logs to stderr.
     fn default() -> Settings {
         Settings {
-            api_key: None,
+            api_key: ApiKey::default(),
             log: CallLog::stderr(),
         }
     }
 }
 
-/// Serves `LinkService` on `listener` until the returned future is dropped.
-pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
-    serve_with(listener, LinkServer::default()).await
-}
-
-/// Serves `server` on `listener`, open, logging to stderr: tests use it to start a server
-/// whose short codes they choose (`LinkServer::with_codes`).
-pub async fn serve_with(
-    listener: TcpListener,
-    server: LinkServer,
-) -> Result<(), tonic::transport::Error> {
-    serve_with_settings(listener, server, Settings::default()).await
-}
-
-/// Serves `server` on `listener` with `settings`: an API key in front of LinkService, and a
-/// layer around everything that logs each call and gives it a request id.
-pub async fn serve_with_settings(
-    listener: TcpListener,
-    server: LinkServer,
-    settings: Settings,
-) -> Result<(), tonic::transport::Error> {
-    // NEW(lesson 13): given: it serves until the end of time.
-    serve_until(listener, server, settings, std::future::pending()).await
-}
-
 // NEW(lesson 13): given: the worked example of "Learn: shutting down gracefully", but for the
-// TODO inside.
-/// Serves until `shutdown` completes, then stops accepting connections and returns once the
-/// calls in flight have ended. The caller decides how long to wait for them.
-pub async fn serve_until(
+// TODO inside. `serve` takes a fourth argument, the future whose end starts the shutdown.
+/// Serves `links` on `listener` with `settings` until `shutdown` completes, then stops
+/// accepting connections and returns once the calls in flight have ended; the caller decides
+/// how long to wait for them. A server that runs until it is dropped gets
+/// `std::future::pending()`. The binary and the tests all start the server here.
+pub async fn serve(
     listener: TcpListener,
-    server: LinkServer,
+    links: LinkServer,
     settings: Settings,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()>, // NEW(lesson 13)
 ) -> Result<(), tonic::transport::Error> {
     // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
     // response back until the client's delayed ACK arrives (about 40 ms on Linux), and
@@ -102,10 +80,10 @@ pub async fn serve_until(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     // TODO(lesson 13): Exercise 3: a request message bigger than MAX_REQUEST_BYTES must be
     // refused (with OUT_OF_RANGE), and the server go on; set the limit on the service.
-    let service = LinkServiceServer::new(server);
+    let service = LinkServiceServer::new(links);
     // The key guards LinkService only: it is an interceptor on that one service, not a layer
     // of the whole server, so services added later (health, reflection) stay open.
-    let link_service = InterceptedService::new(service, ApiKey::new(settings.api_key)); // NEW(lesson 13)
+    let link_service = InterceptedService::new(service, settings.api_key); // NEW(lesson 13)
     tonic::transport::Server::builder()
         .layer(RequestLogLayer::new(settings.log))
         .layer(StreamResetLayer) // NEW(lesson 13): the flag `batch_create_links` reads

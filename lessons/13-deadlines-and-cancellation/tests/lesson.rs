@@ -29,7 +29,9 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status, Streaming};
 
 // The crate under test.
-use lesson_13::{LinkServer, MAX_BATCH_BYTES, MAX_REQUEST_BYTES, serve, serve_with, time_left};
+use lesson_13::{
+    CallLog, CallRecord, LinkServer, MAX_BATCH_BYTES, MAX_REQUEST_BYTES, Settings, serve, time_left,
+};
 
 const SERVER_BINARY: &str = env!("CARGO_BIN_EXE_lesson-13-server");
 const CLIENT_BINARY: &str = env!("CARGO_BIN_EXE_lesson-13-client");
@@ -101,10 +103,16 @@ fn time_left_ignores_a_grpc_timeout_the_spec_does_not_allow() {
     }
 }
 
+/// The lesson's server, open, until the test drops it.
+async fn server() -> TestServer {
+    server_with_max_batch(lesson_13::DEFAULT_MAX_BATCH).await
+}
+
 /// A server that takes batches of up to `max_batch` URLs.
 async fn server_with_max_batch(max_batch: usize) -> TestServer {
     TestServer::start(move |listener| {
-        serve_with(listener, LinkServer::default().with_max_batch(max_batch))
+        let links = LinkServer::default().with_max_batch(max_batch);
+        serve(listener, links, Settings::default(), std::future::pending())
     })
     .await
 }
@@ -206,7 +214,7 @@ async fn open_sync(
 
 #[tokio::test]
 async fn an_idle_sync_stream_ends_with_deadline_exceeded_at_its_deadline() {
-    let server = TestServer::start(serve).await;
+    let server = server().await;
     let mut client = server.client().await;
     let (tx, mut answers) = open_sync(&mut client, Some(Duration::from_millis(300))).await;
     // We keep our side open and send nothing: only the deadline can end this call.
@@ -254,6 +262,19 @@ async fn raw_batch(
     h2::client::ResponseFuture,
     tokio::task::JoinHandle<()>,
 ) {
+    raw_batch_with(addr, urls, &[]).await
+}
+
+/// [`raw_batch`], with `headers` added to the request.
+async fn raw_batch_with(
+    addr: SocketAddr,
+    urls: &[&str],
+    headers: &[(&str, &str)],
+) -> (
+    h2::SendStream<Bytes>,
+    h2::client::ResponseFuture,
+    tokio::task::JoinHandle<()>,
+) {
     let tcp = within(5, "connect", tokio::net::TcpStream::connect(addr))
         .await
         .expect("connect to the server");
@@ -266,15 +287,17 @@ async fn raw_batch(
     let mut h2 = within(5, "the connection to be ready", h2.ready())
         .await
         .expect("a ready connection");
-    let request = http::Request::builder()
+    let mut request = http::Request::builder()
         .method("POST")
         .uri(format!(
             "http://{addr}/shortener.LinkService/BatchCreateLinks"
         ))
         .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(())
-        .expect("a request");
+        .header("te", "trailers");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(()).expect("a request");
     let (response, mut send) = h2
         .send_request(request, false)
         .expect("send the request's headers");
@@ -290,6 +313,63 @@ async fn raw_batch(
     (send, response, driver)
 }
 
+#[tokio::test]
+async fn the_layer_logs_a_call_cut_off_at_its_deadline_with_that_reason() {
+    let records = std::sync::Arc::new(std::sync::Mutex::new(Vec::<CallRecord>::new()));
+    let kept = records.clone();
+    let settings = Settings {
+        log: CallLog::new(move |record| kept.lock().expect("the records").push(record.clone())),
+        ..Settings::default()
+    };
+    let server = TestServer::start(move |listener| {
+        serve(
+            listener,
+            LinkServer::default(),
+            settings,
+            std::future::pending(),
+        )
+    })
+    .await;
+    // A raw HTTP/2 client sends the deadline and keeps its stream open, with no timer of its
+    // own: only the server's timer can end this call.
+    let (_send, response, driver) =
+        raw_batch_with(server.addr(), &[], &[("grpc-timeout", "200m")]).await;
+    let answer = within(5, "tonic's timer should answer at the deadline", response)
+        .await
+        .expect("an answer");
+    assert_eq!(
+        answer
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok()),
+        Some("1"),
+        "tonic answers a call its timer ended with CANCELLED (1): {answer:?}"
+    );
+    let logged = async {
+        loop {
+            if let Some(record) = records.lock().expect("the records").first().cloned() {
+                return record;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let record = within(
+        5,
+        "the layer should log the call tonic's timer cut off",
+        logged,
+    )
+    .await;
+    assert_eq!(record.code, Code::Cancelled, "{record:?}");
+    assert!(
+        record
+            .cut_off
+            .is_some_and(|reason| reason.contains("deadline")),
+        "the layer knows the call's deadline: a call cut off at it is logged with that reason, \
+         not as a client that went away: {record:?}"
+    );
+    driver.abort();
+}
+
 const THREE: [&str; 3] = [
     "https://example.com/cancelled/1",
     "https://example.com/cancelled/2",
@@ -298,7 +378,7 @@ const THREE: [&str; 3] = [
 
 #[tokio::test]
 async fn a_batch_its_client_cancels_half_way_stores_nothing() {
-    let server = TestServer::start(serve).await;
+    let server = server().await;
     let (mut send, _response, driver) = raw_batch(server.addr(), &THREE).await;
     // RST_STREAM(CANCEL): what a client sends when it gives up on a call.
     send.send_reset(h2::Reason::CANCEL);
@@ -316,7 +396,7 @@ async fn a_batch_its_client_cancels_half_way_stores_nothing() {
 
 #[tokio::test]
 async fn a_batch_its_client_ends_is_stored() {
-    let server = TestServer::start(serve).await;
+    let server = server().await;
     let (mut send, response, driver) = raw_batch(server.addr(), &THREE).await;
     // END_STREAM on an empty DATA frame: the batch is complete.
     send.send_data(Bytes::new(), true).expect("end the stream");
@@ -349,7 +429,7 @@ async fn a_batch_its_client_ends_is_stored() {
 
 #[tokio::test]
 async fn a_batch_over_the_byte_limit_is_refused_and_stores_nothing() {
-    let server = TestServer::start(serve).await;
+    let server = server().await;
     let mut client = server.client().await;
     // Fewer URLs than the limit of 10,000, but more bytes than MAX_BATCH_BYTES.
     let n = MAX_BATCH_BYTES / 2_000 + 1;
@@ -382,7 +462,7 @@ async fn a_batch_over_the_byte_limit_is_refused_and_stores_nothing() {
 
 #[tokio::test]
 async fn the_largest_batch_allowed_decodes_with_a_default_client() {
-    let server = TestServer::start(serve).await;
+    let server = server().await;
     // The tests' client has tonic's default limit: it decodes messages of up to 4 MiB.
     let mut client = server.client().await;
     let n = 10_000;
@@ -403,7 +483,7 @@ async fn the_largest_batch_allowed_decodes_with_a_default_client() {
 
 #[tokio::test]
 async fn a_message_over_the_size_limit_gets_out_of_range_and_the_server_goes_on() {
-    let server = TestServer::start(serve).await;
+    let server = server().await;
     let mut client = server.client().await;
     let url = url_of_len(MAX_REQUEST_BYTES + 1, 0);
     let call = client.create_link(CreateLinkRequest { url });

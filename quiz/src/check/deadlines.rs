@@ -26,7 +26,7 @@ use super::{Failure, Limits, Reporter};
 /// Where the lesson's pieces live, for the hints.
 const SYNC: &str = "the task of `sync_clicks` in src/server.rs (Exercise 2)";
 const BATCH: &str = "`batch_create_links` in src/server.rs (Exercise 3)";
-const LIMIT: &str = "`serve_until` in src/lib.rs (Exercise 3)";
+const LIMIT: &str = "`serve` in src/lib.rs (Exercise 3)";
 const MAIN: &str = "`main` in src/bin/server.rs (Exercise 4)";
 
 /// An idle SyncClicks stream with a deadline of 300 ms must end with DEADLINE_EXCEEDED.
@@ -381,7 +381,7 @@ async fn graceful_sigterm(binary: &Path, limits: Limits) -> Result<(), Failure> 
     let hint = |what: &str| {
         format!(
             "{what} {MAIN} must wait for SIGINT or SIGTERM (`tokio::signal::unix::signal`) and \
-             complete the future given to `serve_until`, then wait for the serving future at \
+             complete the future given to `serve`, then wait for the serving future at \
              most `--grace` seconds. The server's output:\n{}",
             process.log.text()
         )

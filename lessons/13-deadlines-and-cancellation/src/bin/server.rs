@@ -4,12 +4,12 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::Parser;
-// NEW(lesson 13): `serve_until` serves until a signal you give it.
-use lesson_13::{CallLog, DEFAULT_ADDR, DEFAULT_MAX_BATCH, LinkServer, Settings, serve_until};
+use lesson_13::{ApiKey, CallLog, DEFAULT_ADDR, DEFAULT_MAX_BATCH, LinkServer, Settings, serve};
 use tokio::net::TcpListener;
 
 /// Serves the link shortener over gRPC.
-#[derive(Debug, Parser)]
+// Not `Debug`: it holds the API key, and a `{:?}` of it in a log would give the key away.
+#[derive(Parser)]
 struct Args {
     /// The address to listen on. Port 0 picks a free port.
     #[arg(long, env = "SHORTENER_ADDR", default_value = DEFAULT_ADDR)]
@@ -42,13 +42,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let server = LinkServer::default().with_max_batch(args.max_batch);
     let settings = Settings {
-        api_key: args.api_key,
+        api_key: ApiKey::new(args.api_key),
         log: CallLog::stderr(),
     };
 
     // TODO(lesson 13): Exercise 4: on SIGINT or SIGTERM, stop accepting connections and let
     // the calls in flight finish, for at most `args.grace` seconds; then exit with 0 anyway.
     let _ = args.grace;
-    serve_until(listener, server, settings, std::future::pending()).await?;
+    // NEW(lesson 13): `serve` serves until the future it is given completes.
+    serve(listener, server, settings, std::future::pending()).await?;
     Ok(())
 }
