@@ -38,13 +38,14 @@ async fn exchange(stream: &mut TcpStream, request: &str) -> String {
 async fn measure() {
     let (grpc, grpc_addr) = listener().await;
     let settings = lesson_15::Settings {
-        api_key: None,
+        api_key: lesson_15::ApiKey::default(),
         log: lesson_15::CallLog::new(|_| {}),
     };
-    tokio::spawn(lesson_15::serve_with_settings(
+    tokio::spawn(lesson_15::serve(
         grpc,
         lesson_15::LinkServer::default(),
         settings,
+        std::future::pending(),
     ));
     let (http, http_addr) = listener().await;
     let client =

@@ -42,11 +42,12 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 /// CreateLink with a 2,048-byte URL; anything much bigger is refused before it is read whole.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// How the server runs, beyond the service itself.
+/// How the server runs, beyond the service itself. `Settings::default()` is an open server
+/// that logs to stderr; set the fields that differ.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The key every LinkService call must carry, or `None` for an open server.
-    pub api_key: Option<String>,
+    /// The key every LinkService call must carry; `ApiKey::default()` is an open server.
+    pub api_key: ApiKey,
     /// Where the log of calls goes.
     pub log: CallLog,
 }
@@ -55,41 +56,19 @@ impl Default for Settings {
     /// An open server that logs to stderr.
     fn default() -> Settings {
         Settings {
-            api_key: None,
+            api_key: ApiKey::default(),
             log: CallLog::stderr(),
         }
     }
 }
 
-/// Serves `LinkService` on `listener` until the returned future is dropped.
-pub async fn serve(listener: TcpListener) -> Result<(), tonic::transport::Error> {
-    serve_with(listener, LinkServer::default()).await
-}
-
-/// Serves `server` on `listener`, open, logging to stderr: tests use it to start a server
-/// whose short codes they choose (`LinkServer::with_codes`).
-pub async fn serve_with(
+/// Serves `links` on `listener` with `settings` until `shutdown` completes, then stops
+/// accepting connections and returns once the calls in flight have ended; the caller decides
+/// how long to wait for them. A server that runs until it is dropped gets
+/// `std::future::pending()`. The binary and the tests all start the server here.
+pub async fn serve(
     listener: TcpListener,
-    server: LinkServer,
-) -> Result<(), tonic::transport::Error> {
-    serve_with_settings(listener, server, Settings::default()).await
-}
-
-/// Serves `server` on `listener` with `settings`: an API key in front of LinkService, and a
-/// layer around everything that logs each call and gives it a request id.
-pub async fn serve_with_settings(
-    listener: TcpListener,
-    server: LinkServer,
-    settings: Settings,
-) -> Result<(), tonic::transport::Error> {
-    serve_until(listener, server, settings, std::future::pending()).await
-}
-
-/// Serves until `shutdown` completes, then stops accepting connections and returns once the
-/// calls in flight have ended. The caller decides how long to wait for them.
-pub async fn serve_until(
-    listener: TcpListener,
-    server: LinkServer,
+    links: LinkServer,
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
@@ -97,11 +76,12 @@ pub async fn serve_until(
     // response back until the client's delayed ACK arrives (about 40 ms on Linux), and
     // `serve_with_incoming` does not apply the builder's own `tcp_nodelay` setting.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    // A request message bigger than the limit gets OUT_OF_RANGE, and the server goes on.
-    let service = LinkServiceServer::new(server).max_decoding_message_size(MAX_REQUEST_BYTES);
+    // A request message whose length is over the limit gets OUT_OF_RANGE, and the server goes
+    // on.
+    let service = LinkServiceServer::new(links).max_decoding_message_size(MAX_REQUEST_BYTES);
     // The key guards LinkService only: it is an interceptor on that one service, not a layer
     // of the whole server, so services added later (health, reflection) stay open.
-    let link_service = InterceptedService::new(service, ApiKey::new(settings.api_key));
+    let link_service = InterceptedService::new(service, settings.api_key);
     tonic::transport::Server::builder()
         .layer(RequestLogLayer::new(settings.log))
         .layer(StreamResetLayer)

@@ -200,7 +200,12 @@ fn decode_base64(text: &str) -> Vec<u8> {
 #[ignore = "needs Chromium: .ci/run installs it and runs this test"]
 async fn the_page_shortens_a_url_follows_it_and_shows_the_click() {
     let (grpc, grpc_addr) = listener().await;
-    tokio::spawn(solution_15::serve(grpc));
+    tokio::spawn(solution_15::serve(
+        grpc,
+        solution_15::LinkServer::default(),
+        solution_15::Settings::default(),
+        std::future::pending(),
+    ));
     let (http, http_addr) = listener().await;
     let client =
         gateway::connect(&format!("http://{grpc_addr}"), BearerKey::default()).expect("url");

@@ -38,13 +38,14 @@ async fn exchange(stream: &mut TcpStream, request: &str) -> String {
 async fn measure() {
     let (grpc, grpc_addr) = listener().await;
     let settings = solution_15::Settings {
-        api_key: None,
+        api_key: solution_15::ApiKey::default(),
         log: solution_15::CallLog::new(|_| {}),
     };
-    tokio::spawn(solution_15::serve_with_settings(
+    tokio::spawn(solution_15::serve(
         grpc,
         solution_15::LinkServer::default(),
         settings,
+        std::future::pending(),
     ));
     let (http, http_addr) = listener().await;
     let client =

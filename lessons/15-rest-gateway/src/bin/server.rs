@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use lesson_15::{CallLog, DEFAULT_ADDR, DEFAULT_MAX_BATCH, LinkServer, Settings, serve_until};
+use lesson_15::{ApiKey, CallLog, DEFAULT_ADDR, DEFAULT_MAX_BATCH, LinkServer, Settings, serve};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
 
 /// Serves the link shortener over gRPC.
-#[derive(Debug, Parser)]
+// Not `Debug`: it holds the API key, and a `{:?}` of it in a log would give the key away.
+#[derive(Parser)]
 struct Args {
     /// The address to listen on. Port 0 picks a free port.
     #[arg(long, env = "SHORTENER_ADDR", default_value = DEFAULT_ADDR)]
@@ -46,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let server = LinkServer::default().with_max_batch(args.max_batch);
     let settings = Settings {
-        api_key: args.api_key,
+        api_key: ApiKey::new(args.api_key),
         log: CallLog::stderr(),
     };
 
@@ -59,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
         };
         let _ = stopping.send(name);
     };
-    let serving = serve_until(listener, server, settings, shutdown);
+    let serving = serve(listener, server, settings, shutdown);
     tokio::pin!(serving);
     let grace = Duration::from_secs(args.grace);
     tokio::select! {
