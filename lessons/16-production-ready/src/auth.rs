@@ -2,6 +2,7 @@
 //! `SHORTENER_API_KEY`); every call to `LinkService` must then carry it in its metadata, as
 //! `authorization: Bearer KEY`. Without a key, the server is open.
 
+use std::fmt;
 use std::sync::Arc;
 
 use tonic::service::Interceptor;
@@ -11,8 +12,9 @@ use tonic::{Request, Status};
 /// case (HTTP/2 sends every header name in lower case).
 pub const AUTHORIZATION: &str = "authorization";
 
-/// What comes before the key in the `authorization` value.
-pub const BEARER: &str = "Bearer ";
+/// The authentication scheme that comes before the key in the `authorization` value. A scheme
+/// is a case-insensitive token (RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` are one.
+pub const BEARER: &str = "Bearer";
 
 /// Whether `a` and `b` are the same bytes, in a time that does not depend on where they differ.
 ///
@@ -29,15 +31,34 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     for (x, y) in a.iter().zip(b) {
         differences |= x ^ y;
     }
-    // `black_box` keeps the optimiser from turning the loop back into an early exit.
+    // `black_box` asks the optimiser not to reason about `differences`, so that it has less
+    // reason to turn the loop back into an early exit. A hint, not a promise: its documentation
+    // says it "does not offer any guarantees for cryptographic or security purposes". A real
+    // service would use the `subtle` crate's `ConstantTimeEq`, reviewed for this very purpose.
     std::hint::black_box(differences) == 0
 }
 
-/// The server's check of the API key, as a tonic interceptor. Cloning it is cheap.
-#[derive(Debug, Clone, Default)]
+/// The key in an `authorization` value of the form `Bearer KEY`: the scheme in any case, then
+/// one or more spaces, then the key (RFC 6750 §2.1: `"Bearer" 1*SP b64token`).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    let token = rest.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case(BEARER) && !token.is_empty()).then_some(token)
+}
+
+/// The server's check of the API key, as a tonic interceptor. Cloning it is cheap. Its `Debug`
+/// says whether a key is set, never the key.
+#[derive(Clone, Default)]
 pub struct ApiKey {
     /// The key a call must carry, or `None` for an open server.
     key: Option<Arc<str>>,
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ApiKey").field("key", &key).finish()
+    }
 }
 
 impl ApiKey {
@@ -64,11 +85,7 @@ impl ApiKey {
                 "this server needs an API key: send the metadata `authorization: Bearer KEY`",
             ));
         };
-        let Some(sent) = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix(BEARER))
-        else {
+        let Some(sent) = value.to_str().ok().and_then(bearer_token) else {
             return Err(Status::unauthenticated(
                 "the `authorization` metadata must be `Bearer KEY`",
             ));

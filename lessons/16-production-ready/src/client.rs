@@ -37,7 +37,7 @@ impl Interceptor for Outgoing {
 }
 
 /// A client interceptor: it adds `authorization: Bearer KEY` to the metadata of every request,
-/// or nothing when there is no key.
+/// or nothing when there is no key. Its `Debug` shows `Sensitive`, never the key.
 #[derive(Debug, Clone, Default)]
 pub struct BearerKey {
     value: Option<MetadataValue<Ascii>>,
@@ -48,7 +48,12 @@ impl BearerKey {
     /// character) is an error now, not at every call.
     pub fn new(key: Option<&str>) -> Result<BearerKey, InvalidMetadataValue> {
         let value = match key {
-            Some(key) => Some(format!("Bearer {key}").parse()?),
+            Some(key) => {
+                let mut value: MetadataValue<Ascii> = format!("Bearer {key}").parse()?;
+                // Sensitive: HTTP/2 never puts it in its compression table, and `Debug` hides it.
+                value.set_sensitive(true);
+                Some(value)
+            }
             None => None,
         };
         Ok(BearerKey { value })

@@ -9,6 +9,11 @@
 //! An interceptor could not do this: it sees the request and nothing after it. A layer wraps
 //! the service, so it holds the response too, and, for a response whose status comes in the
 //! trailers, the body that carries them.
+//!
+//! A call can also end without a status the layer sees: tonic's own layers sit outside ours, and
+//! when a deadline passes, tonic's timer drops our future and answers for it; a client that
+//! resets the stream (or closes the connection) makes hyper drop it too. Those calls are logged
+//! as CANCELLED, with the reason, when what the layer holds of them is dropped.
 
 use std::fmt;
 use std::future::Future;
@@ -22,10 +27,13 @@ use http::{HeaderMap, HeaderValue};
 use http_body::{Frame, SizeHint};
 use tonic::Code;
 use tonic::body::Body;
+use tonic::metadata::MetadataMap;
 use tower::{Layer, Service};
 use tracing::{Instrument, Span};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
+
+use crate::deadline::{GRPC_TIMEOUT, deadline};
 
 /// The metadata key of the request id, in requests and in responses.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -43,6 +51,9 @@ pub struct CallRecord {
     /// From the request's arrival to the status.
     pub took: Duration,
     pub request_id: String,
+    /// Why a call was cut off before its status went out; `None` for a call that ended with
+    /// a status of its own.
+    pub cut_off: Option<&'static str>,
 }
 
 impl fmt::Display for CallRecord {
@@ -51,7 +62,11 @@ impl fmt::Display for CallRecord {
             f,
             "{} {:?} {:.1?} request-id={}",
             self.method, self.code, self.took, self.request_id
-        )
+        )?;
+        match self.cut_off {
+            Some(reason) => write!(f, " ({reason})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -172,26 +187,69 @@ pub struct RequestLog<S> {
     log: CallLog,
 }
 
-/// A call in progress: what the log needs once its status is known.
+/// How near its deadline a call must be dropped to count as cut off by it: tonic's timer reads
+/// the deadline a moment before this layer does, and fires on a tick of a millisecond.
+const DEADLINE_SLACK: Duration = Duration::from_millis(10);
+
+/// The call's deadline, read as the handlers read it (`deadline`), from `grpc-timeout`.
+fn call_deadline(headers: &HeaderMap) -> Option<tokio::time::Instant> {
+    let sent = headers.get(GRPC_TIMEOUT)?;
+    let mut only = HeaderMap::with_capacity(1);
+    only.insert(GRPC_TIMEOUT, sent.clone());
+    deadline(&MetadataMap::from_headers(only))
+}
+
+/// A call in progress: what the log needs once its status is known. Dropped before that, it
+/// logs the call as cut off (see `Drop`).
 struct Call {
     method: String,
     request_id: String,
     started: Instant,
+    /// When the client stops waiting, if it said (`grpc-timeout`).
+    deadline: Option<tokio::time::Instant>,
     span: Span,
     log: CallLog,
+    /// Whether the response's headers went out (the status is then in the trailers).
+    answered: bool,
+    /// Whether the call is in the log already.
+    logged: bool,
 }
 
 impl Call {
-    fn finish(self, code: Code) {
+    fn finish(&mut self, code: Code, cut_off: Option<&'static str>) {
+        if std::mem::replace(&mut self.logged, true) {
+            return;
+        }
         let took = self.started.elapsed();
         self.span.record("code", tracing::field::debug(code));
-        tracing::info!(parent: &self.span, took = ?took, "call ended");
+        tracing::info!(parent: &self.span, took = ?took, cut_off, "call ended");
         (self.log.0)(&CallRecord {
-            method: self.method,
+            method: std::mem::take(&mut self.method),
             code,
             took,
-            request_id: self.request_id,
+            request_id: std::mem::take(&mut self.request_id),
+            cut_off,
         });
+    }
+}
+
+impl Drop for Call {
+    /// The call was dropped before its status was seen. Before the response, that is tonic's
+    /// own timer (outside this layer) at the deadline, or hyper when the client reset the
+    /// stream or closed the connection; after it, with the body, the client going away. Either
+    /// way the client got no status from this layer: the call is logged as CANCELLED.
+    fn drop(&mut self) {
+        let at_deadline = self
+            .deadline
+            .is_some_and(|deadline| tokio::time::Instant::now() + DEADLINE_SLACK >= deadline);
+        let reason = if self.answered {
+            "cut off before its trailers: the client went away"
+        } else if at_deadline {
+            "cut off at its deadline"
+        } else {
+            "cut off before its response: the client went away"
+        };
+        self.finish(Code::Cancelled, Some(reason));
     }
 }
 
@@ -222,12 +280,15 @@ where
             request_id = %request_id,
             code = tracing::field::Empty,
         );
-        let call = Call {
+        let mut call = Call {
             method,
             request_id,
             started: Instant::now(),
+            deadline: call_deadline(request.headers()),
             span: span.clone(),
             log: self.log.clone(),
+            answered: false,
+            logged: false,
         };
         // `poll_ready` readied `self.inner`, so that is the one to call; a fresh clone stays
         // behind for the next call.
@@ -241,14 +302,12 @@ where
                 // `Err`) is answered "trailers-only": the status is in these headers. Otherwise it
                 // comes after the messages, in the trailers: watch the body for them.
                 if let Some(code) = grpc_status(response.headers()) {
-                    call.finish(code);
+                    call.finish(code, None);
                     return Ok(response);
                 }
+                call.answered = true;
                 let (parts, body) = response.into_parts();
-                let body = Body::new(Logged {
-                    body,
-                    call: Some(call),
-                });
+                let body = Body::new(Logged { body, call });
                 Ok(http::Response::from_parts(parts, body))
             }
             // The handler runs inside the call's span: what it logs carries the method and the id.
@@ -257,11 +316,11 @@ where
     }
 }
 
-/// A response body that logs its call when the trailers go by.
+/// A response body that logs its call when the trailers go by (and, dropped before them, when
+/// its `Call` is dropped).
 struct Logged {
     body: Body,
-    /// `None` once the call is logged.
-    call: Option<Call>,
+    call: Call,
 }
 
 impl http_body::Body for Logged {
@@ -282,10 +341,8 @@ impl http_body::Body for Logged {
             Poll::Ready(None) => Some(Code::Unknown),
             Poll::Pending => None,
         };
-        if let Some(code) = code
-            && let Some(call) = this.call.take()
-        {
-            call.finish(code);
+        if let Some(code) = code {
+            this.call.finish(code, None);
         }
         polled
     }
@@ -296,14 +353,5 @@ impl http_body::Body for Logged {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
-    }
-}
-
-impl Drop for Logged {
-    /// The body was dropped before its trailers: the client went away mid-call.
-    fn drop(&mut self) {
-        if let Some(call) = self.call.take() {
-            call.finish(Code::Cancelled);
-        }
     }
 }

@@ -2,6 +2,8 @@
 //! `SHORTENER_API_KEY`); every call to `LinkService` must then carry it in its metadata, as
 //! `authorization: Bearer KEY`. Without a key, the server is open.
 
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tonic::service::Interceptor;
@@ -11,8 +13,9 @@ use tonic::{Request, Status};
 /// case (HTTP/2 sends every header name in lower case).
 pub const AUTHORIZATION: &str = "authorization";
 
-/// What comes before the key in the `authorization` value.
-pub const BEARER: &str = "Bearer ";
+/// The authentication scheme that comes before the key in the `authorization` value. A scheme
+/// is a case-insensitive token (RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` are one.
+pub const BEARER: &str = "Bearer";
 
 /// Whether `a` and `b` are the same bytes, in a time that does not depend on where they differ.
 ///
@@ -29,15 +32,34 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     for (x, y) in a.iter().zip(b) {
         differences |= x ^ y;
     }
-    // `black_box` keeps the optimiser from turning the loop back into an early exit.
+    // `black_box` asks the optimiser not to reason about `differences`, so that it has less
+    // reason to turn the loop back into an early exit. A hint, not a promise: its documentation
+    // says it "does not offer any guarantees for cryptographic or security purposes". A real
+    // service would use the `subtle` crate's `ConstantTimeEq`, reviewed for this very purpose.
     std::hint::black_box(differences) == 0
 }
 
-/// The server's check of the API key, as a tonic interceptor. Cloning it is cheap.
-#[derive(Debug, Clone, Default)]
+/// The key in an `authorization` value of the form `Bearer KEY`: the scheme in any case, then
+/// one or more spaces, then the key (RFC 6750 §2.1: `"Bearer" 1*SP b64token`).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    let token = rest.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case(BEARER) && !token.is_empty()).then_some(token)
+}
+
+/// The server's check of the API key, as a tonic interceptor. Cloning it is cheap. Its `Debug`
+/// says whether a key is set, never the key.
+#[derive(Clone, Default)]
 pub struct ApiKey {
     /// The key a call must carry, or `None` for an open server.
     key: Option<Arc<str>>,
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ApiKey").field("key", &key).finish()
+    }
 }
 
 impl ApiKey {
@@ -64,11 +86,7 @@ impl ApiKey {
                 "this server needs an API key: send the metadata `authorization: Bearer KEY`",
             ));
         };
-        let Some(sent) = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix(BEARER))
-        else {
+        let Some(sent) = value.to_str().ok().and_then(bearer_token) else {
             return Err(Status::unauthenticated(
                 "the `authorization` metadata must be `Bearer KEY`",
             ));
@@ -86,4 +104,36 @@ impl Interceptor for ApiKey {
         self.check(&request)?;
         Ok(request)
     }
+}
+
+// NEW(lesson 16): the key from a file, as container platforms hand out secrets.
+/// Why a key file gave no key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("cannot read the API key from {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the API key file {} is empty: put the key in it, or give no key for an open server", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// The API key in the file at `path`: its text, without the one line break at its end (`echo
+/// KEY > file` writes one; a secret a container platform mounts as a file usually has none).
+pub fn read_key_file(path: &Path) -> Result<String, KeyFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let key = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if key.is_empty() {
+        return Err(KeyFileError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(key.to_string())
 }

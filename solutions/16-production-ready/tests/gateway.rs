@@ -63,7 +63,13 @@ async fn start_gateway(
 async fn start_with(every: Duration) -> Setup {
     let (grpc, grpc_addr) = listener().await;
     let grpc = tokio::spawn(async move {
-        let _ = solution_16::serve(grpc).await;
+        let _ = solution_16::serve(
+            grpc,
+            solution_16::LinkServer::default(),
+            solution_16::Settings::default(),
+            std::future::pending(),
+        )
+        .await;
     });
     let (http, stop, gateway) = start_gateway(&format!("http://{grpc_addr}"), every).await;
     Setup {
@@ -260,7 +266,13 @@ async fn an_unknown_code_counts_no_click() {
     // The router on its own, with a count the test can read (no flusher runs).
     let (grpc, grpc_addr) = listener().await;
     let server = tokio::spawn(async move {
-        let _ = solution_16::serve(grpc).await;
+        let _ = solution_16::serve(
+            grpc,
+            solution_16::LinkServer::default(),
+            solution_16::Settings::default(),
+            std::future::pending(),
+        )
+        .await;
     });
     let client = gateway::connect(&format!("http://{grpc_addr}"), BearerKey::default())
         .expect("a valid server URL");
@@ -426,14 +438,15 @@ async fn a_server_that_is_down_is_503() {
 async fn the_gateway_sends_the_api_key_and_a_missing_key_is_401() {
     let (grpc, grpc_addr) = listener().await;
     let settings = solution_16::Settings {
-        api_key: Some("gateway-test-key".to_string()),
+        api_key: solution_16::ApiKey::new(Some("gateway-test-key".to_string())),
         log: solution_16::CallLog::new(|_| {}),
         ..solution_16::Settings::default()
     };
-    let server = tokio::spawn(solution_16::serve_with_settings(
+    let server = tokio::spawn(solution_16::serve(
         grpc,
         solution_16::LinkServer::default(),
         settings,
+        std::future::pending(),
     ));
     let url = format!("http://{grpc_addr}");
     let (http_listener, http_addr) = listener().await;
@@ -641,7 +654,6 @@ async fn shutdown_closes_the_sync_stream_instead_of_resetting_it() {
     let calls: Arc<Mutex<Vec<(String, Code)>>> = Arc::default();
     let seen = calls.clone();
     let settings = solution_16::Settings {
-        api_key: None,
         log: solution_16::CallLog::new(move |call| {
             seen.lock()
                 .expect("the list of calls")
@@ -650,10 +662,11 @@ async fn shutdown_closes_the_sync_stream_instead_of_resetting_it() {
         ..solution_16::Settings::default()
     };
     let (grpc, grpc_addr) = listener().await;
-    let server = tokio::spawn(solution_16::serve_with_settings(
+    let server = tokio::spawn(solution_16::serve(
         grpc,
         solution_16::LinkServer::default(),
         settings,
+        std::future::pending(),
     ));
     let (http_addr, stop, gateway) =
         start_gateway(&format!("http://{grpc_addr}"), gateway::FLUSH_EVERY).await;

@@ -16,7 +16,7 @@ use tonic::transport::Endpoint;
 
 use solution_16::pb::link_service_client::LinkServiceClient;
 use solution_16::pb::{CreateLinkRequest, ListLinksRequest};
-use solution_16::{CallLog, LinkServer, Settings, serve_with_settings};
+use solution_16::{CallLog, LinkServer, Settings, serve};
 
 const LINKS: usize = 10_000;
 
@@ -75,10 +75,11 @@ async fn gzip_on_the_wire() {
             log: CallLog::new(|_| {}),
             ..Settings::default()
         };
-        tokio::spawn(serve_with_settings(
+        tokio::spawn(serve(
             listener,
             LinkServer::default(),
             settings,
+            std::future::pending(),
         ));
         let setup = Endpoint::from_shared(format!("http://{server_addr}"))
             .expect("URL")

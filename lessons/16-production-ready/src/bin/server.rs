@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         };
         let _ = stopping.send(name);
     };
-    let serving = serve_until(listener, server, settings, shutdown);
+    let serving = serve(listener, server, settings, shutdown);
     tokio::pin!(serving);
     let grace = Duration::from_secs(args.grace);
     tokio::select! {

@@ -6,18 +6,19 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server, Uri};
 
 use solution_16::pb::link_service_client::LinkServiceClient;
 use solution_16::pb::link_service_server::{LinkService, LinkServiceServer};
-use solution_16::{ApiKey, CallLog, LinkServer, Settings, serve_with_settings};
+use solution_16::{ApiKey, CallLog, LinkServer, Settings, serve};
 
 /// How long any one wait of a test may take before the test fails instead of hanging.
 pub const LIMIT: Duration = Duration::from_secs(5);
@@ -35,10 +36,14 @@ pub fn quiet() -> CallLog {
     CallLog::new(|_| {})
 }
 
-/// A server on a free port of 127.0.0.1, in this process. Dropping it stops the server.
+/// A server on a free port of 127.0.0.1, in this process. Dropping it stops the server and
+/// closes every connection it accepted.
 pub struct TestServer {
     addr: SocketAddr,
-    task: JoinHandle<()>,
+    /// Dropped to stop the server.
+    stop: Option<oneshot::Sender<()>>,
+    /// Says the server's runtime is gone.
+    stopped: mpsc::Receiver<()>,
 }
 
 impl TestServer {
@@ -49,38 +54,60 @@ impl TestServer {
 
     /// The real service, with every layer of the binary, asking for `key` when there is one.
     pub async fn with_key(server: LinkServer, key: Option<&str>) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
-        let addr = listener.local_addr().expect("the listener's address");
         let settings = Settings {
-            api_key: key.map(str::to_string),
+            api_key: ApiKey::new(key.map(str::to_string)),
             log: quiet(),
             ..Settings::default()
         };
-        let task = tokio::spawn(async move {
-            serve_with_settings(listener, server, settings)
-                .await
-                .expect("the test server stopped with an error");
-        });
-        TestServer { addr, task }
+        TestServer::run(move |listener| serve(listener, server, settings, std::future::pending()))
     }
 
     /// Any implementation of `LinkService` (a fake), served bare.
     pub async fn fake(service: impl LinkService) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
-        let addr = listener.local_addr().expect("the listener's address");
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let task = tokio::spawn(async move {
+        TestServer::run(move |listener| {
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
             Server::builder()
                 .add_service(LinkServiceServer::new(service))
                 .serve_with_incoming(incoming)
-                .await
-                .expect("the fake server stopped with an error");
+        })
+    }
+
+    /// Binds a free port and runs `serve` on it, on a runtime of its own, on a thread of its
+    /// own. tonic serves each connection on a task it spawns: ending the task that accepts would
+    /// only refuse new connections. Dropping the runtime drops every task on it, each
+    /// connection's included.
+    fn run<F, Fut>(serve: F) -> TestServer
+    where
+        F: FnOnce(TcpListener) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), tonic::transport::Error>>,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let addr = listener.local_addr().expect("the listener's address");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let (stop, stop_asked) = oneshot::channel::<()>();
+        let (done, stopped) = mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the test server");
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("the listener");
+                tokio::select! {
+                    result = serve(listener) => result.expect("the test server stopped with an error"),
+                    _ = stop_asked => {}
+                }
+            });
+            runtime.shutdown_timeout(LIMIT);
+            let _ = done.send(());
         });
-        TestServer { addr, task }
+        TestServer {
+            addr,
+            stop: Some(stop),
+            stopped,
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -100,9 +127,14 @@ impl TestServer {
 }
 
 impl Drop for TestServer {
-    /// Stops the server: the task ends, the listener closes, the port is free again.
+    /// Stops the server and waits (at most [`LIMIT`]) until its runtime is gone: the port is
+    /// closed, and so is every connection the server accepted.
     fn drop(&mut self) {
-        self.task.abort();
+        drop(self.stop.take());
+        let waited = self.stopped.recv_timeout(LIMIT);
+        if waited == Err(mpsc::RecvTimeoutError::Timeout) && !std::thread::panicking() {
+            panic!("the test server did not stop within {} s", LIMIT.as_secs());
+        }
     }
 }
 
