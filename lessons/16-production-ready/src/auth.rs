@@ -3,6 +3,7 @@
 //! `authorization: Bearer KEY`. Without a key, the server is open.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tonic::service::Interceptor;
@@ -103,4 +104,36 @@ impl Interceptor for ApiKey {
         self.check(&request)?;
         Ok(request)
     }
+}
+
+// NEW(lesson 16): the key from a file, as container platforms hand out secrets.
+/// Why a key file gave no key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("cannot read the API key from {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the API key file {} is empty: put the key in it, or give no key for an open server", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// The API key in the file at `path`: its text, without the one line break at its end (`echo
+/// KEY > file` writes one; a secret a container platform mounts as a file usually has none).
+pub fn read_key_file(path: &Path) -> Result<String, KeyFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let key = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if key.is_empty() {
+        return Err(KeyFileError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(key.to_string())
 }

@@ -17,6 +17,7 @@ mod auth;
 mod cancel;
 pub mod client;
 mod deadline;
+mod drain; // NEW(lesson 16): the health service, whose Watch streams end at the drain.
 mod error;
 pub mod gateway;
 mod log;
@@ -24,9 +25,11 @@ mod server;
 mod tls; // NEW(lesson 16): TLS from PEM files.
 mod validate;
 
-pub use auth::{AUTHORIZATION, ApiKey, BEARER, constant_time_eq};
+// NEW(lesson 16): the key from a file.
+pub use auth::{AUTHORIZATION, ApiKey, BEARER, KeyFileError, constant_time_eq, read_key_file};
 pub use cancel::{StreamReset, StreamResetLayer};
 pub use deadline::{GRPC_TIMEOUT, deadline, expired, time_left};
+pub use drain::{DrainingHealth, UntilStopping, health_service}; // NEW(lesson 16)
 pub use error::ShortenerError;
 // NEW(lesson 16): the log format and the subscriber that writes it.
 pub use log::{
@@ -37,10 +40,14 @@ pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
 pub use tls::{TlsError, load_ca, load_identity}; // NEW(lesson 16)
 pub use validate::{MAX_URL_LEN, UrlError, validate_url};
 
+// NEW(lesson 16): given.
+use std::fmt;
 use std::future::Future;
+use std::time::Duration; // NEW(lesson 16)
 
 use pb::link_service_server::LinkServiceServer;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken; // NEW(lesson 16)
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Identity; // NEW(lesson 16)
 use tonic::transport::server::TcpIncoming;
@@ -52,76 +59,154 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 /// CreateLink with a 2,048-byte URL; anything much bigger is refused before it is read whole.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// How the server runs, beyond the service itself.
-// NEW(lesson 16): logs go through `tracing`, so the default `CallLog` tells nobody; `tls` is new.
-#[derive(Debug, Clone, Default)]
+// NEW(lesson 16): given: the drain's length, and the limits (Learn: limits).
+/// How long the server keeps serving after shutdown begins, saying NOT_SERVING, unless told
+/// otherwise: long enough for a health check polled every second or two to see it twice.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(5);
+
+/// How the server runs, beyond the service itself. `Settings::default()` is the binary's
+/// defaults, but for the log: set the fields that differ.
+// NEW(lesson 16): `Debug` by hand: the TLS identity holds the private key, and tonic's
+// `Identity` prints it.
+#[derive(Clone)]
 pub struct Settings {
-    /// The key every LinkService call must carry, or `None` for an open server.
-    pub api_key: Option<String>,
+    /// The key every LinkService call must carry; `ApiKey::default()` is an open server.
+    pub api_key: ApiKey,
     // NEW(lesson 16): the log itself is `tracing`'s now; `log` is who else hears of each call.
     /// Who else hears of every call (the tests); nobody by default.
     pub log: CallLog,
     /// NEW(lesson 16): the server's certificate chain and private key. With them the server
     /// speaks TLS only; without, plaintext only.
     pub tls: Option<Identity>,
+    /// NEW(lesson 16): how long the server goes on accepting and serving after shutdown begins,
+    /// while health says NOT_SERVING, so that whoever polls it moves away first.
+    pub drain: Duration,
+    /// NEW(lesson 16): the bounds on what one connection can hold.
+    pub limits: Limits,
 }
 
-/// Serves `LinkService` on `listener` until the returned future is dropped.
-// NEW(lesson 16): the servers end with a `ServeError`, which reflection adds to.
-pub async fn serve(listener: TcpListener) -> Result<(), ServeError> {
-    serve_with(listener, LinkServer::default()).await
+// NEW(lesson 16): given, with `Default` below.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field, named: a field added later must be added here too, or this does not build.
+        let Settings {
+            api_key,
+            log,
+            tls,
+            drain,
+            limits,
+        } = self;
+        f.debug_struct("Settings")
+            .field("api_key", api_key)
+            .field("log", log)
+            .field(
+                "tls",
+                &tls.as_ref().map(|_| "<certificate and private key>"),
+            )
+            .field("drain", drain)
+            .field("limits", limits)
+            .finish()
+    }
 }
 
-// NEW(lesson 16): the log is tracing's, wherever its subscriber writes.
-/// Serves `server` on `listener`, open: tests use it to start a server
-/// whose short codes they choose (`LinkServer::with_codes`).
-pub async fn serve_with(listener: TcpListener, server: LinkServer) -> Result<(), ServeError> {
-    // NEW(lesson 16): every `serve` function ends with a `ServeError`; see `serve_until`.
-    serve_with_settings(listener, server, Settings::default()).await
+impl Default for Settings {
+    // NEW(lesson 16): given.
+    /// An open server in plaintext, with the binary's drain and limits.
+    fn default() -> Settings {
+        Settings {
+            api_key: ApiKey::default(),
+            log: CallLog::default(),
+            tls: None, // NEW(lesson 16)
+            drain: DEFAULT_DRAIN,
+            limits: Limits::default(),
+        }
+    }
 }
 
-/// Serves `server` on `listener` with `settings`: an API key in front of LinkService, and a
-/// layer around everything that logs each call and gives it a request id.
-pub async fn serve_with_settings(
-    listener: TcpListener,
-    server: LinkServer,
-    settings: Settings,
-) -> Result<(), ServeError> {
-    // NEW(lesson 16): ServeError.
-    serve_until(listener, server, settings, std::future::pending()).await
+/// The bounds on what one connection can hold, and how soon a vanished peer is noticed. The
+/// defaults are the binary's; tonic's own are in the comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The calls one connection may have open at once (HTTP/2's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS). tonic: no limit; ours: 100.
+    pub max_streams: u32,
+    /// After this long without a frame from the peer, the server sends an HTTP/2 PING.
+    /// tonic: never; ours: 30 s.
+    pub keepalive_interval: Duration,
+    /// A PING not answered within this closes the connection. tonic: 20 s; ours: 10 s.
+    pub keepalive_timeout: Duration,
+    /// After this long idle, the kernel probes the peer, every this long, and gives up after
+    /// three unanswered probes. tonic: off; ours: 60 s.
+    pub tcp_keepalive: Duration,
 }
 
-/// Serves until `shutdown` completes, then stops accepting connections and returns once the
-/// calls in flight have ended. The caller decides how long to wait for them.
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_streams: 100,
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+            tcp_keepalive: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Unanswered TCP keepalive probes before the kernel gives up on a connection.
+const TCP_KEEPALIVE_RETRIES: u32 = 3;
+
+// NEW(lesson 16): the server ends with a `ServeError`, which reflection adds to.
+/// Serves `links` on `listener` with `settings` until `shutdown` completes, then drains: health
+/// says NOT_SERVING at once, the server goes on accepting and serving for `settings.drain`,
+/// then it stops accepting, the long-lived streams (SyncClicks, health's Watch) end, and it
+/// returns once the calls in flight have ended; the caller decides how long to wait for them.
+/// A server that runs until it is dropped gets `std::future::pending()`. The binary and the
+/// tests all start the server here.
 ///
-/// NEW(lesson 16): besides LinkService, the server answers `grpc.health.v1.Health` (SERVING, then NOT_SERVING
-/// from the moment `shutdown` completes) and server reflection, v1 and v1alpha, so that grpcurl,
-/// grpc_health_probe and any language's tools can find their way without a `.proto` file.
-pub async fn serve_until(
+/// NEW(lesson 16): besides LinkService, the server answers `grpc.health.v1.Health` and server
+/// reflection, v1 and v1alpha, so that grpcurl, grpc_health_probe and any language's tools can
+/// find their way without a `.proto` file.
+pub async fn serve(
     listener: TcpListener,
-    server: LinkServer,
+    links: LinkServer,
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    // NEW(lesson 16): a `ServeError`, for reflection can fail to start too.
+    let limits = settings.limits; // NEW(lesson 16): the limits of Learn: limits.
     // Every accepted socket gets TCP_NODELAY. Without it, Nagle's algorithm holds a small
     // response back until the client's delayed ACK arrives (about 40 ms on Linux), and
     // `serve_with_incoming` does not apply the builder's own `tcp_nodelay` setting.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    // A request message bigger than the limit gets OUT_OF_RANGE, and the server goes on.
+    // NEW(lesson 16): nor its TCP keepalive: set here too.
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(limits.tcp_keepalive))
+        .with_keepalive_interval(Some(limits.tcp_keepalive))
+        .with_keepalive_retries(Some(TCP_KEEPALIVE_RETRIES));
+    // NEW(lesson 16): cancelled when the drain is over: the long-lived streams end with it.
+    let stopping = CancellationToken::new();
+    // A request message whose length is over the limit gets OUT_OF_RANGE, and the server goes
+    // on.
     // TODO(lesson 16): Exercise 4. Gzip, both ways, for the clients that ask for it.
-    let service = LinkServiceServer::new(server).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let service = LinkServiceServer::new(links.with_stopping(stopping.clone()))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
     // The key guards LinkService only: it is an interceptor on that one service, not a layer
     // of the whole server, so services added later (health, reflection) stay open.
-    let link_service = InterceptedService::new(service, ApiKey::new(settings.api_key));
+    let link_service = InterceptedService::new(service, settings.api_key);
 
-    // TODO(lesson 16): Exercise 1. A health service with LinkService SERVING; when `shutdown`
-    // completes, NOT_SERVING for LinkService and for "" (the whole server), before the
-    // server stops.
+    // TODO(lesson 16): Exercise 1. A health service (`drain::health_service`) with LinkService
+    // SERVING. When `shutdown` completes: NOT_SERVING for LinkService and for "" (the whole
+    // server) at once, then `settings.drain` more of accepting and serving, then `stopping`
+    // cancelled, and only then the shutdown handed to tonic completes.
     // TODO(lesson 16): Exercise 2. Reflection, v1 and v1alpha, from `pb::FILE_DESCRIPTOR_SET`
     // and the health service's own descriptors.
+
+    // NEW(lesson 16): the limits. tonic's defaults are no stream limit (it overrides hyper's
+    // 200) and no keepalive pings.
+    let builder = tonic::transport::Server::builder()
+        .max_concurrent_streams(limits.max_streams)
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout));
     // TODO(lesson 16): Exercise 3. With `settings.tls`, the server speaks TLS only.
-    tonic::transport::Server::builder()
+    builder
         .layer(RequestLogLayer::new(settings.log))
         .layer(StreamResetLayer)
         .add_service(link_service)

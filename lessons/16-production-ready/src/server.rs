@@ -9,6 +9,7 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
@@ -47,6 +48,9 @@ pub struct LinkServer {
     state: Arc<State>,
     /// The most URLs one BatchCreateLinks stream may carry.
     max_batch: usize,
+    // NEW(lesson 16): the long-lived streams end when the server stops accepting.
+    /// Cancelled when the server stops accepting: a SyncClicks stream then ends.
+    stopping: CancellationToken,
 }
 
 impl Default for LinkServer {
@@ -54,6 +58,7 @@ impl Default for LinkServer {
         LinkServer {
             state: Arc::default(),
             max_batch: DEFAULT_MAX_BATCH,
+            stopping: CancellationToken::new(),
         }
     }
 }
@@ -118,6 +123,12 @@ impl LinkServer {
     /// The same server, with a batch limit of `max_batch` URLs per BatchCreateLinks stream.
     pub fn with_max_batch(self, max_batch: usize) -> LinkServer {
         LinkServer { max_batch, ..self }
+    }
+
+    /// NEW(lesson 16): the same server, whose SyncClicks streams end when `stopping` is
+    /// cancelled (`serve` cancels it when the drain is over).
+    pub fn with_stopping(self, stopping: CancellationToken) -> LinkServer {
+        LinkServer { stopping, ..self }
     }
 
     fn links(&self) -> MutexGuard<'_, Links> {
@@ -298,6 +309,7 @@ impl LinkService for LinkServer {
         let deadline = deadline(request.metadata());
         let mut inbound = request.into_inner();
         let server = self.clone();
+        let stopping = self.stopping.clone(); // NEW(lesson 16)
         let (tx, rx) = mpsc::channel(16);
 
         // One task reads requests and answers each in turn. Returning the response stream now
@@ -311,6 +323,15 @@ impl LinkService for LinkServer {
                         () = tx.closed() => return,
                         () = expired(deadline) => {
                             let status = Status::deadline_exceeded("the stream's deadline passed");
+                            let _ = tx.send(Err(status)).await;
+                            return;
+                        }
+                        // NEW(lesson 16): the server stops: every request read was answered;
+                        // the client sends the rest to another server (or to this one, restarted).
+                        () = stopping.cancelled() => {
+                            let status = Status::unavailable(
+                                "the server is shutting down: send the rest on a new stream",
+                            );
                             let _ = tx.send(Err(status)).await;
                             return;
                         }

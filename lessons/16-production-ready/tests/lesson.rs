@@ -30,8 +30,8 @@ use tonic_reflection::pb::{v1, v1alpha};
 use lesson_16::client::{self, BearerKey, Transport};
 use lesson_16::pb::link_service_client::LinkServiceClient;
 use lesson_16::pb::link_service_server::LinkServiceServer;
-use lesson_16::pb::{CreateLinkRequest, ListLinksRequest};
-use lesson_16::{CallLog, LinkServer, Settings, serve_until};
+use lesson_16::pb::{CreateLinkRequest, ListLinksRequest, SyncRequest};
+use lesson_16::{ApiKey, CallLog, Limits, LinkServer, Settings, serve};
 
 /// A wait of a test that should take milliseconds; past this, something hangs.
 const LIMIT: Duration = Duration::from_secs(5);
@@ -66,9 +66,7 @@ impl Server {
             let _ = stopped.await;
         };
         let task = tokio::spawn(async move {
-            if let Err(error) =
-                serve_until(listener, LinkServer::default(), settings, shutdown).await
-            {
+            if let Err(error) = serve(listener, LinkServer::default(), settings, shutdown).await {
                 panic!("the server stopped with an error: {error}");
             }
         });
@@ -193,7 +191,7 @@ async fn a_watcher_hears_not_serving_as_soon_as_shutdown_begins() {
 #[tokio::test]
 async fn health_and_reflection_stay_open_when_an_api_key_is_set() {
     let server = Server::start(Settings {
-        api_key: Some("lesson-16-key".to_string()),
+        api_key: ApiKey::new(Some("lesson-16-key".to_string())),
         ..quiet()
     })
     .await;
@@ -218,6 +216,132 @@ async fn health_and_reflection_stay_open_when_an_api_key_is_set() {
         .await
         .expect_err("LinkService still needs the key");
     assert_eq!(refused.code(), Code::Unauthenticated);
+}
+
+/// A server whose drain lasts `drain`.
+async fn draining(drain: Duration) -> Server {
+    Server::start(Settings { drain, ..quiet() }).await
+}
+
+/// Polls Check for `service` until it says NOT_SERVING, or fails.
+async fn not_serving_from_check(health: &mut HealthClient<Channel>, service: &str) {
+    let poll = async {
+        loop {
+            match status_of(health, service).await {
+                Ok(ServingStatus::NotServing) => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(status) => panic!(
+                    "Health/Check {{service: {service:?}}} during the drain failed with {:?} {:?}: the server must go on answering while it drains",
+                    status.code(),
+                    status.message()
+                ),
+            }
+        }
+    };
+    within(
+        &format!("Check of {service:?} to say NOT_SERVING once shutdown began"),
+        poll,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn during_the_drain_a_new_connection_is_served_and_check_says_not_serving() {
+    let mut server = draining(Duration::from_secs(3)).await;
+    server.begin_shutdown();
+    // A probe dials a new connection for every check, as grpc_health_probe does: during the
+    // drain the server still accepts it.
+    let channel = within(
+        "a new connection during the drain",
+        Endpoint::from_shared(format!("http://{}", server.addr))
+            .expect("a valid URL")
+            .connect(),
+    )
+    .await
+    .unwrap_or_else(|error| {
+        panic!("a new connection during the drain was refused ({error:?}): when shutdown begins, keep accepting for `settings.drain` before the shutdown future handed to tonic completes")
+    });
+    let mut health = HealthClient::new(channel.clone());
+    not_serving_from_check(&mut health, "shortener.LinkService").await;
+    not_serving_from_check(&mut health, "").await;
+    within(
+        "CreateLink during the drain",
+        LinkServiceClient::new(channel).create_link(CreateLinkRequest {
+            url: "https://example.com/draining".to_string(),
+        }),
+    )
+    .await
+    .expect("LinkService still answers during the drain: the server is going, not gone");
+}
+
+#[tokio::test]
+async fn after_the_drain_long_lived_streams_end_and_the_server_stops() {
+    let mut server = draining(Duration::from_millis(500)).await;
+    let channel = server.channel().await;
+    let (requests, rx) = tokio::sync::mpsc::channel(4);
+    let mut answers = within(
+        "SyncClicks",
+        LinkServiceClient::new(channel.clone())
+            .sync_clicks(tokio_stream::wrappers::ReceiverStream::new(rx)),
+    )
+    .await
+    .expect("SyncClicks opens")
+    .into_inner();
+    requests
+        .send(SyncRequest {
+            short_code: "nocode".to_string(),
+            clicks: 1,
+        })
+        .await
+        .expect("the request stream is open");
+    within("a SyncClicks answer", answers.message())
+        .await
+        .expect("an answer")
+        .expect("an answer, not the end");
+    let request = HealthCheckRequest {
+        service: "shortener.LinkService".to_string(),
+    };
+    let mut watch = within("Health/Watch", HealthClient::new(channel).watch(request))
+        .await
+        .expect("Health/Watch")
+        .into_inner();
+    within("the first Watch answer", watch.message())
+        .await
+        .expect("a Watch answer")
+        .expect("a Watch answer, not the end");
+
+    server.begin_shutdown();
+    let said = within("the Watch answer after shutdown began", watch.message()).await;
+    assert!(
+        matches!(&said, Ok(Some(answer)) if answer.status() == ServingStatus::NotServing),
+        "once shutdown begins, the Watch says NOT_SERVING: {said:?}"
+    );
+    let watch_ended = within("the Watch to end after the drain", watch.message()).await;
+    let sync_ended = within("SyncClicks to end after the drain", answers.message()).await;
+    for (what, ended) in [
+        ("the Watch", watch_ended.map(|_| ())),
+        ("the SyncClicks stream", sync_ended.map(|_| ())),
+    ] {
+        let status = ended.expect_err("a status, not an answer or a clean end");
+        assert_eq!(
+            status.code(),
+            Code::Unavailable,
+            "{what} ends with UNAVAILABLE when the drain is over, so that its client moves to \
+             another server, instead of holding the shutdown until the grace period ends: \
+             {status:?}"
+        );
+    }
+    let addr = server.addr;
+    within(
+        "the server to return once the drain is over and its calls have ended",
+        &mut server.task,
+    )
+    .await
+    .expect("the server's task");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "after the drain, the server accepts no connection"
+    );
 }
 
 // ---- Exercise 2: reflection ----------------------------------------------------------------
@@ -603,6 +727,207 @@ async fn the_clients_gzip_option_asks_for_gzipped_responses() {
     );
 }
 
+#[tokio::test]
+async fn a_compressed_message_that_inflates_past_the_limit_is_resource_exhausted() {
+    let server = Server::open().await;
+    let mut client =
+        LinkServiceClient::new(server.channel().await).send_compressed(CompressionEncoding::Gzip);
+    // 100 KB of one letter: a few hundred bytes once gzipped, far under the 64 KiB limit on the
+    // wire, and far over it once inflated.
+    let url = format!("https://example.com/{}", "a".repeat(100_000));
+    let status = within(
+        "a gzipped CreateLink",
+        client.create_link(CreateLinkRequest { url }),
+    )
+    .await
+    .expect_err("a message over the limit once inflated is refused");
+    assert_eq!(
+        status.code(),
+        Code::ResourceExhausted,
+        "tonic checks the length on the wire first (OUT_OF_RANGE), then limits the message again \
+         as it inflates (RESOURCE_EXHAUSTED): is MAX_REQUEST_BYTES still set on the service? \
+         {status:?}"
+    );
+}
+
+// ---- Learn: limits -------------------------------------------------------------------------
+
+/// HTTP/2's connection preface, which a client sends first, and an empty SETTINGS frame.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+/// One HTTP/2 frame: its type, its flags, and its payload.
+async fn read_frame(stream: &mut tokio::net::TcpStream) -> std::io::Result<(u8, u8, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut header = [0u8; 9];
+    stream.read_exact(&mut header).await?;
+    let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).await?;
+    Ok((header[3], header[4], payload))
+}
+
+/// The parameters of the first SETTINGS frame the server at `addr` sends, by identifier.
+async fn server_settings(addr: SocketAddr) -> std::collections::HashMap<u16, u32> {
+    use tokio::io::AsyncWriteExt;
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(PREFACE).await?;
+        loop {
+            let (kind, flags, payload) = read_frame(&mut stream).await?;
+            // SETTINGS is type 4; flag 1 is the ACK of ours, which has no parameters.
+            if kind == 4 && flags & 1 == 0 {
+                return Ok::<_, std::io::Error>(
+                    payload
+                        .chunks_exact(6)
+                        .map(|p| {
+                            (
+                                u16::from_be_bytes([p[0], p[1]]),
+                                u32::from_be_bytes([p[2], p[3], p[4], p[5]]),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+        }
+    };
+    within("the server's SETTINGS frame", exchange)
+        .await
+        .expect("an HTTP/2 server sends SETTINGS first")
+}
+
+/// SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113, §6.5.2).
+const MAX_CONCURRENT_STREAMS: u16 = 3;
+
+#[tokio::test]
+async fn the_server_advertises_its_stream_limit_in_its_settings_frame() {
+    let server = Server::open().await;
+    assert_eq!(
+        server_settings(server.addr)
+            .await
+            .get(&MAX_CONCURRENT_STREAMS),
+        Some(&Limits::default().max_streams),
+        "tonic sends no stream limit unless it is given one (its default, None, also removes \
+         hyper's 200): `max_concurrent_streams` on the builder"
+    );
+    let limits = Limits {
+        max_streams: 7,
+        ..Limits::default()
+    };
+    let server = Server::start(Settings { limits, ..quiet() }).await;
+    assert_eq!(
+        server_settings(server.addr)
+            .await
+            .get(&MAX_CONCURRENT_STREAMS),
+        Some(&7),
+        "the limit is the one in `settings.limits`"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_answers_no_ping_is_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let limits = Limits {
+        keepalive_interval: Duration::from_millis(200),
+        keepalive_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let server = Server::start(Settings { limits, ..quiet() }).await;
+    // A client that says hello and then nothing: not a frame, not an answer to a PING, as a
+    // peer whose process hangs or whose network went away.
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    stream.write_all(PREFACE).await.expect("the preface");
+    let mut kinds = Vec::new();
+    let read_until_closed = async {
+        while let Ok((kind, _, _)) = read_frame(&mut stream).await {
+            kinds.push(kind);
+        }
+    };
+    if tokio::time::timeout(LIMIT, read_until_closed)
+        .await
+        .is_err()
+    {
+        panic!(
+            "the server kept a silent connection open for {} s: with a keepalive interval, it \
+             sends a PING and closes the connection when no answer comes (frames seen: {kinds:?})",
+            LIMIT.as_secs()
+        );
+    }
+    assert!(
+        kinds.contains(&6),
+        "the server closed the connection; it should have sent a PING (type 6) first: {kinds:?}"
+    );
+}
+
+/// The kernel's timer on the server's side of the connection from `client` to `server`: `2`
+/// is the keepalive timer (Linux's `/proc/net/tcp`, the `tr` column).
+#[cfg(target_os = "linux")]
+fn kernel_timer(server: SocketAddr, client: SocketAddr) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, remote, timer) = (fields.get(1)?, fields.get(2)?, fields.get(5)?);
+        (port(local) == Some(server.port()) && port(remote) == Some(client.port()))
+            .then(|| timer.split(':').next().unwrap_or_default().to_string())
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn accepted_connections_have_tcp_keepalive() {
+    let server = Server::open().await;
+    let stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let client = stream.local_addr().expect("the client's address");
+    let mut seen = None;
+    let keepalive = async {
+        loop {
+            seen = kernel_timer(server.addr, client);
+            if seen.as_deref() == Some("02") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    if tokio::time::timeout(LIMIT, keepalive).await.is_err() {
+        panic!(
+            "the server's side of an idle connection has no keepalive timer (its timer in \
+             /proc/net/tcp is {seen:?}, 02 is keepalive): `serve_with_incoming` ignores the \
+             builder's `tcp_keepalive`, so set it on the `TcpIncoming`"
+        );
+    }
+}
+
+// ---- Learn: secrets ------------------------------------------------------------------------
+
+#[test]
+fn the_settings_show_no_secret_in_debug() {
+    let pki = pki("debug");
+    let settings = Settings {
+        api_key: ApiKey::new(Some("lesson-16-secret-key".to_string())),
+        tls: Some(Identity::from_pem(&pki.cert, &pki.key)),
+        ..Settings::default()
+    };
+    let shown = format!("{settings:?}");
+    assert!(
+        !shown.contains("lesson-16-secret-key"),
+        "`{{:?}}` of the settings shows the API key: {shown}"
+    );
+    // tonic's `Identity` prints its private key's PEM as bytes: `-----` is 45, 45, 45, 45, 45.
+    assert!(
+        !shown.contains("45, 45, 45, 45, 45") && !shown.contains("PRIVATE KEY"),
+        "`{{:?}}` of the settings shows the TLS private key: {shown}"
+    );
+}
+
 // ---- Learn: tracing and configuration -----------------------------------------------------
 
 /// The server binary, started with `env` on a free port: the process, its address, and the
@@ -638,6 +963,8 @@ async fn start_binary(
         .find(|word| word.starts_with("127.0.0.1:"))
         .unwrap_or_else(|| panic!("`LinkService listening on ADDR`, got {line:?}"))
         .to_string();
+    // Keep reading stdout: the server prints more, and a closed pipe would make it panic.
+    tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
     (child, addr, stderr)
 }
 
@@ -779,6 +1106,136 @@ async fn the_server_binary_reads_tls_and_the_log_format_from_the_environment() {
     assert!(event["span"]["method"].is_string(), "{event}");
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_server_binary_reads_its_key_from_a_file() {
+    let dir = temp_dir("key-file");
+    let key_file = write_temp(&dir, "api-key", "lesson-16-file-key\n");
+    let (mut child, addr, _stderr) = start_binary(&[("SHORTENER_API_KEY_FILE", &key_file)]).await;
+    let channel = within(
+        "connecting to the server binary",
+        Endpoint::from_shared(format!("http://{addr}"))
+            .expect("a valid URL")
+            .connect(),
+    )
+    .await
+    .expect("connect");
+    let mut client = LinkServiceClient::new(channel);
+    let create = |key: Option<&str>| {
+        let mut request = Request::new(CreateLinkRequest {
+            url: "https://example.com/key-file".to_string(),
+        });
+        if let Some(key) = key {
+            let value = format!("Bearer {key}").parse().expect("a header value");
+            request.metadata_mut().insert("authorization", value);
+        }
+        request
+    };
+    let refused = within("CreateLink without a key", client.create_link(create(None))).await;
+    assert_eq!(
+        refused.map_err(|status| status.code()).err(),
+        Some(Code::Unauthenticated),
+        "with SHORTENER_API_KEY_FILE, the key in the file guards LinkService"
+    );
+    within(
+        "CreateLink with the file's key",
+        client.create_link(create(Some("lesson-16-file-key"))),
+    )
+    .await
+    .expect("the key is the file's text without its final line break");
+    let _ = child.kill().await;
+
+    for (name, text) in [("empty-key", Some("\n")), ("missing-key", None)] {
+        let path = match text {
+            Some(text) => write_temp(&dir, name, text),
+            None => dir.join(name),
+        };
+        let output = within(
+            "the server binary with a bad key file",
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_lesson-16-server"))
+                .env("SHORTENER_ADDR", "127.0.0.1:0")
+                .env("SHORTENER_API_KEY_FILE", &path)
+                .stdin(Stdio::null())
+                .output(),
+        )
+        .await
+        .expect("run the server binary");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(name),
+            "a key file that is {} must stop the server with an error that names it; got {:?} \
+             and stderr {stderr:?}",
+            if text.is_some() { "empty" } else { "missing" },
+            output.status
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_server_binary_drains_after_sigterm_then_exits_0() {
+    let (mut child, addr, _stderr) = start_binary(&[
+        ("SHORTENER_DRAIN", Path::new("1")),
+        ("SHORTENER_GRACE", Path::new("60")),
+    ])
+    .await;
+    let url = format!("http://{addr}");
+    let channel = within(
+        "connecting to the server binary",
+        Endpoint::from_shared(url.clone())
+            .expect("a valid URL")
+            .connect(),
+    )
+    .await
+    .expect("connect");
+    let (requests, rx) = tokio::sync::mpsc::channel(4);
+    let mut answers = within(
+        "SyncClicks",
+        LinkServiceClient::new(channel)
+            .sync_clicks(tokio_stream::wrappers::ReceiverStream::new(rx)),
+    )
+    .await
+    .expect("SyncClicks opens")
+    .into_inner();
+    let _ = requests
+        .send(SyncRequest {
+            short_code: "nocode".to_string(),
+            clicks: 1,
+        })
+        .await;
+    within("a SyncClicks answer", answers.message())
+        .await
+        .expect("an answer");
+
+    let pid = child.id().expect("the server's pid") as libc::pid_t;
+    // SAFETY: kill(2) with a child's pid and a signal number has no memory effects.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    // During the drain, a probe that dials anew is answered, and hears NOT_SERVING.
+    let probe = within(
+        "a new connection during the drain",
+        Endpoint::from_shared(url).expect("a valid URL").connect(),
+    )
+    .await
+    .expect("the binary accepts connections during its drain (SHORTENER_DRAIN=1)");
+    not_serving_from_check(&mut HealthClient::new(probe), "shortener.LinkService").await;
+    // Then the open stream ends, and the process exits with 0, long before its 60 s of grace.
+    let ended = within("SyncClicks to end after the drain", answers.message()).await;
+    assert_eq!(
+        ended.map(|_| ()).map_err(|status| status.code()),
+        Err(Code::Unavailable),
+        "the open SyncClicks stream ends with UNAVAILABLE once the drain is over"
+    );
+    let status = within("the server to exit after its drain", child.wait())
+        .await
+        .expect("the server's exit status");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a server that was asked to stop exits with 0"
+    );
 }
 
 // ---- Given: the gateway's health and TLS ---------------------------------------------------

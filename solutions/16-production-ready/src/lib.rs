@@ -29,6 +29,7 @@ mod validate;
 pub use auth::{AUTHORIZATION, ApiKey, BEARER, KeyFileError, constant_time_eq, read_key_file};
 pub use cancel::{StreamReset, StreamResetLayer};
 pub use deadline::{GRPC_TIMEOUT, deadline, expired, time_left};
+pub use drain::{DrainingHealth, UntilStopping, health_service}; // NEW(lesson 16)
 pub use error::ShortenerError;
 // NEW(lesson 16): the log format and the subscriber that writes it.
 pub use log::{

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use lesson_16::{DEFAULT_ADDR, DEFAULT_MAX_BATCH, LinkServer, LogFormat, Settings, serve_until};
+use lesson_16::{
+    ApiKey, DEFAULT_ADDR, DEFAULT_DRAIN, DEFAULT_MAX_BATCH, Limits, LinkServer, LogFormat,
+    Settings, serve,
+};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
@@ -18,7 +21,8 @@ Logging:
   what is logged (default: info), for example RUST_LOG=debug or RUST_LOG=lesson_16=debug,h2=info.";
 
 /// Serves the link shortener over gRPC.
-#[derive(Debug, Parser)]
+// Not `Debug`: it holds the API key, and a `{:?}` of it in a log would give the key away.
+#[derive(Parser)]
 #[command(after_help = LOGGING)]
 struct Args {
     /// The address to listen on. Port 0 picks a free port.
@@ -29,11 +33,45 @@ struct Args {
     max_batch: usize,
     /// The key every LinkService call must carry (`authorization: Bearer KEY`). Without one,
     /// the server is open.
-    #[arg(long, env = "SHORTENER_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SHORTENER_API_KEY",
+        hide_env_values = true,
+        conflicts_with = "api_key_file"
+    )]
     api_key: Option<String>,
+    // NEW(lesson 16): the key from a file, the drain and the limits.
+    /// A file that holds the key, instead of --api-key (a line break at its end is not part of
+    /// the key).
+    #[arg(long, env = "SHORTENER_API_KEY_FILE")]
+    api_key_file: Option<PathBuf>,
     /// Seconds to let calls in flight finish after SIGINT or SIGTERM, before exiting anyway.
     #[arg(long, env = "SHORTENER_GRACE", default_value_t = 10)]
     grace: u64,
+    /// Seconds to go on serving after SIGINT or SIGTERM, with health saying NOT_SERVING,
+    /// before the server stops accepting and the grace period begins.
+    #[arg(long, env = "SHORTENER_DRAIN", default_value_t = DEFAULT_DRAIN.as_secs())]
+    drain: u64,
+    /// The most calls one connection may have open at once (HTTP/2
+    /// SETTINGS_MAX_CONCURRENT_STREAMS).
+    #[arg(long, env = "SHORTENER_MAX_STREAMS", default_value_t = Limits::default().max_streams,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_streams: u32,
+    /// Seconds without a frame from a client before the server sends it an HTTP/2 PING.
+    #[arg(long, env = "SHORTENER_KEEPALIVE_INTERVAL",
+          default_value_t = Limits::default().keepalive_interval.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    keepalive_interval: u64,
+    /// Seconds to wait for the answer to that PING before closing the connection.
+    #[arg(long, env = "SHORTENER_KEEPALIVE_TIMEOUT",
+          default_value_t = Limits::default().keepalive_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    keepalive_timeout: u64,
+    /// Seconds a connection may sit idle before the kernel probes the client (TCP keepalive).
+    #[arg(long, env = "SHORTENER_TCP_KEEPALIVE",
+          default_value_t = Limits::default().tcp_keepalive.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    tcp_keepalive: u64,
     // NEW(lesson 16): TLS and the log format.
     /// The server's certificate chain (PEM). With --tls-key, the server speaks TLS only.
     #[arg(long, env = "SHORTENER_TLS_CERT", requires = "tls_key")]
@@ -49,7 +87,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.api_key.as_deref() == Some("") {
+    let api_key = match &args.api_key_file {
+        Some(path) => Some(lesson_16::read_key_file(path)?),
+        None => args.api_key.clone(),
+    };
+    if api_key.as_deref() == Some("") {
         anyhow::bail!("the API key is empty: give a key, or no --api-key for an open server");
     }
     lesson_16::init_tracing(args.log_format).map_err(anyhow::Error::msg)?;
@@ -68,17 +110,25 @@ async fn main() -> anyhow::Result<()> {
         "LinkService listening on {}{scheme}",
         listener.local_addr()?
     );
-    if args.api_key.is_some() {
+    if api_key.is_some() {
         println!("LinkService calls need the API key");
     }
     let server = LinkServer::default().with_max_batch(args.max_batch);
+    let drain = Duration::from_secs(args.drain);
     let settings = Settings {
-        api_key: args.api_key,
+        api_key: ApiKey::new(api_key),
         tls,
+        drain,
+        limits: Limits {
+            max_streams: args.max_streams,
+            keepalive_interval: Duration::from_secs(args.keepalive_interval),
+            keepalive_timeout: Duration::from_secs(args.keepalive_timeout),
+            tcp_keepalive: Duration::from_secs(args.tcp_keepalive),
+        },
         ..Settings::default()
     };
 
-    // The signal stops the accepting, and starts the grace period.
+    // The signal starts the drain; the grace period begins when the drain ends.
     let (stopping, stopped) = oneshot::channel();
     let shutdown = async move {
         let name = tokio::select! {
@@ -93,8 +143,12 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         result = &mut serving => result?,
         Ok(name) = stopped => {
-            println!("{name}: no new connections; up to {} s for calls in flight", grace.as_secs());
-            match tokio::time::timeout(grace, &mut serving).await {
+            println!(
+                "{name}: NOT_SERVING; serving {} s more, then up to {} s for calls in flight",
+                drain.as_secs(),
+                grace.as_secs()
+            );
+            match tokio::time::timeout(drain + grace, &mut serving).await {
                 Ok(result) => result?,
                 Err(_) => println!("the grace period is over: exiting with calls still open"),
             }
