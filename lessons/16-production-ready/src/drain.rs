@@ -84,11 +84,15 @@ where
         if self.ended {
             return Poll::Ready(None);
         }
+        // What the stream has to say first: a NOT_SERVING set just before the stop goes out.
+        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
         if self.stopped.as_mut().poll(cx).is_ready() {
             self.ended = true;
             let status = Status::unavailable("the server is shutting down: watch another one");
             return Poll::Ready(Some(Err(status)));
         }
-        Pin::new(&mut self.inner).poll_next(cx)
+        Poll::Pending
     }
 }

@@ -1,12 +1,16 @@
 //! The black-box checks of lesson 16 (production ready): what the standard tools see. Health
 //! (`grpc.health.v1.Health`) and reflection (v1 and v1alpha) are called with tonic-health's and
 //! tonic-reflection's own clients, as grpc_health_probe and grpcurl would call them; TLS with a
-//! certificate the checker makes with rcgen; gzip by its headers. A Watch opened before SIGTERM
-//! must hear NOT_SERVING after it, which is how a load balancer learns of a shutdown.
+//! certificate the checker makes with rcgen; gzip by its headers; the stream limit in the raw
+//! SETTINGS frame the server sends first. After SIGTERM the server drains: a Watch opened before
+//! hears NOT_SERVING, a poller that dials anew during the drain is answered NOT_SERVING (that is
+//! how a load balancer learns of a shutdown), and after the drain the Watch ends and new
+//! connections are refused.
 //!
 //! [`run`] uses the open server the other checks share; [`run_own_servers`] starts servers of
 //! its own: with an API key, with TLS, and one to send SIGTERM to.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,11 +33,88 @@ use super::server::{self, RunningServer, StartFailure};
 use super::{Failure, Limits, Reporter};
 
 /// Where the lesson's pieces live, for the hints.
-const HEALTH: &str = "Exercise 1, `serve_until` in src/lib.rs";
+const HEALTH: &str = "Exercise 1, `serve` in src/lib.rs";
 const REFLECTION: &str =
-    "Exercise 2: build.rs, `pb::FILE_DESCRIPTOR_SET` and `serve_until` in src/lib.rs";
-const TLS: &str = "Exercise 3: src/tls.rs, and `serve_until` in src/lib.rs";
-const GZIP: &str = "Exercise 4, `serve_until` in src/lib.rs";
+    "Exercise 2: build.rs, `pb::FILE_DESCRIPTOR_SET` and `serve` in src/lib.rs";
+const TLS: &str = "Exercise 3: src/tls.rs, and `serve` in src/lib.rs";
+const GZIP: &str = "Exercise 4, `serve` in src/lib.rs";
+const LIMITS: &str = "The given limits (Learn: limits), `serve` in src/lib.rs";
+
+/// SETTINGS_MAX_CONCURRENT_STREAMS, the identifier of the stream limit in a SETTINGS frame.
+const MAX_CONCURRENT_STREAMS: u16 = 3;
+
+/// The parameters of the first SETTINGS frame the server at `addr` sends, by identifier: the
+/// checker speaks the first bytes of HTTP/2 itself, so that nothing stands between it and the
+/// frame.
+async fn server_settings(addr: SocketAddr, limit: Duration) -> Result<HashMap<u16, u32>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The client's connection preface, then an empty SETTINGS frame.
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(PREFACE).await?;
+        loop {
+            let mut header = [0u8; 9];
+            stream.read_exact(&mut header).await?;
+            let len =
+                usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+            let mut payload = vec![0u8; len];
+            stream.read_exact(&mut payload).await?;
+            // SETTINGS is type 4; flag 1 marks the ACK of ours, which has no parameters.
+            if header[3] == 4 && header[4] & 1 == 0 {
+                return Ok::<_, std::io::Error>(
+                    payload
+                        .chunks_exact(6)
+                        .map(|p| {
+                            (
+                                u16::from_be_bytes([p[0], p[1]]),
+                                u32::from_be_bytes([p[2], p[3], p[4], p[5]]),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+        }
+    };
+    match tokio::time::timeout(limit, exchange).await {
+        Ok(Ok(settings)) => Ok(settings),
+        Ok(Err(error)) => Err(format!("no SETTINGS frame: {error}")),
+        Err(_) => Err(format!("no SETTINGS frame within {} s", limit.as_secs())),
+    }
+}
+
+/// The server's stream limit must be `wanted`, or any limit at all when `wanted` is `None`.
+fn stream_limit(
+    found: Result<HashMap<u16, u32>, String>,
+    wanted: Option<u32>,
+) -> Result<(), Failure> {
+    let expected = match wanted {
+        Some(limit) => {
+            format!("SETTINGS_MAX_CONCURRENT_STREAMS = {limit} in the server's SETTINGS")
+        }
+        None => "SETTINGS_MAX_CONCURRENT_STREAMS in the server's SETTINGS".to_string(),
+    };
+    let hint = format!(
+        "{LIMITS}: tonic sends no stream limit unless the builder has `max_concurrent_streams` \
+         (its default, None, even removes hyper's 200), and the binary passes `--max-streams` \
+         on in `settings.limits`."
+    );
+    match found {
+        Ok(settings) => match (settings.get(&MAX_CONCURRENT_STREAMS), wanted) {
+            (Some(found), Some(wanted)) if *found == wanted => Ok(()),
+            (Some(_), None) => Ok(()),
+            (found, _) => Err(Failure::new(
+                expected,
+                match found {
+                    Some(found) => format!("SETTINGS_MAX_CONCURRENT_STREAMS = {found}"),
+                    None => format!("no stream limit in SETTINGS {settings:?}: unlimited"),
+                },
+                hint,
+            )),
+        },
+        Err(got) => Err(Failure::new(expected, got, hint)),
+    }
+}
 
 /// The six methods of `shortener.LinkService`, sorted.
 const METHODS: [&str; 6] = [
@@ -293,6 +374,10 @@ pub async fn run(addr: SocketAddr, limit: Duration, report: &mut Reporter) {
         )),
     };
     report.record("a client that accepts gzip gets gzipped responses", gzip);
+    report.record(
+        "the server's SETTINGS frame carries a stream limit (tonic's default is none)",
+        stream_limit(server_settings(addr, limit).await, None),
+    );
 }
 
 /// Starts the server with `args`, or says why it did not start.
@@ -490,71 +575,202 @@ async fn open_with_key(binary: &Path, limits: Limits, report: &mut Reporter) {
     server.stop().await;
 }
 
-/// A Watch opened before SIGTERM hears NOT_SERVING after it.
-async fn not_serving_at_shutdown(binary: &Path, limits: Limits, report: &mut Reporter) {
-    let name = "a Health/Watch opened before SIGTERM hears NOT_SERVING after it";
+/// The drain the checker asks for: long enough to poll in, short enough to wait for.
+const DRAIN_SECS: u64 = 2;
+
+/// The stream limit the checker asks for, to see it in SETTINGS.
+const MAX_STREAMS: u32 = 7;
+
+/// Polls `Check` for shortener.LinkService on new connections, as a probe does, until it says
+/// NOT_SERVING; what it saw otherwise.
+async fn poll_not_serving(addr: SocketAddr, limit: Duration) -> Result<(), String> {
+    let mut last = String::from("nothing");
+    let poll = async {
+        loop {
+            match channel(addr, limit).await {
+                Err(got) => return Err(format!("a new connection: {got}")),
+                Ok(channel) => match check_status(&channel, "shortener.LinkService", limit).await {
+                    Ok(ServingStatus::NotServing) => return Ok(()),
+                    Ok(other) => last = other.as_str_name().to_string(),
+                    Err(got) => return Err(format!("Check: {got}")),
+                },
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    match tokio::time::timeout(limit, poll).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "Check still said {last} {} s after SIGTERM",
+            limit.as_secs()
+        )),
+    }
+}
+
+/// Opens a Watch of shortener.LinkService, checks it says SERVING, sends SIGTERM, and checks it
+/// then says NOT_SERVING; the Watch, still open.
+async fn watch_through_sigterm(
+    server: &RunningServer,
+    limit: Duration,
+) -> Result<tonic::Streaming<tonic_health::pb::HealthCheckResponse>, Failure> {
     let expected = "after SIGTERM, the open Watch of shortener.LinkService says NOT_SERVING";
-    let server = match start(binary, &[], limits).await {
+    let channel = channel(server.addr, limit)
+        .await
+        .map_err(|got| Failure::new(expected, got, ""))?;
+    let request = HealthCheckRequest {
+        service: "shortener.LinkService".to_string(),
+    };
+    let mut watch =
+        match tokio::time::timeout(limit, HealthClient::new(channel).watch(request)).await {
+            Ok(Ok(response)) => response.into_inner(),
+            Ok(Err(status)) => {
+                return Err(Failure::new(
+                    expected,
+                    format!("Watch: {}", shown(&status)),
+                    format!("{HEALTH}: add the health service, with LinkService SERVING."),
+                ));
+            }
+            Err(_) => {
+                return Err(Failure::new(
+                    expected,
+                    "Watch: no answer",
+                    format!("{HEALTH}."),
+                ));
+            }
+        };
+    match tokio::time::timeout(limit, watch.message()).await {
+        Ok(Ok(Some(first))) if first.status() == ServingStatus::Serving => {}
+        other => {
+            return Err(Failure::new(
+                expected,
+                format!("before SIGTERM the Watch said {other:?}"),
+                format!("{HEALTH}: LinkService is SERVING while the server runs."),
+            ));
+        }
+    }
+    server.signal(libc::SIGTERM);
+    match tokio::time::timeout(limit, watch.message()).await {
+        Ok(Ok(Some(next))) if next.status() == ServingStatus::NotServing => Ok(watch),
+        other => Err(Failure::new(
+            expected,
+            match other {
+                Err(_) => format!("nothing within {} s of SIGTERM", limit.as_secs()),
+                Ok(answer) => format!("{answer:?}"),
+            },
+            format!(
+                "{HEALTH}: when the shutdown future completes, set LinkService NOT_SERVING \
+                 before the server stops (wrap the future in one of your own)."
+            ),
+        )),
+    }
+}
+
+/// SIGTERM: the Watch opened before hears NOT_SERVING, a poller that dials anew during the
+/// drain is answered NOT_SERVING, and after the drain the Watch ends and new connections are
+/// refused. The server runs with `--drain 2 --max-streams 7`, and its SETTINGS are read first.
+async fn drain(binary: &Path, limits: Limits, report: &mut Reporter) {
+    let (drain_arg, streams_arg) = (DRAIN_SECS.to_string(), MAX_STREAMS.to_string());
+    let args = [
+        "--drain",
+        drain_arg.as_str(),
+        "--max-streams",
+        streams_arg.as_str(),
+    ];
+    let server = match start(binary, &args, limits).await {
         Ok(server) => server,
         Err(got) => {
-            report.record(name, Err(Failure::new(expected, got, "")));
+            report.record(
+                "the server starts with --drain and --max-streams",
+                Err(Failure::new(
+                    "`--addr 127.0.0.1:0 --drain 2 --max-streams 7` to listen",
+                    got,
+                    "The binary is given: its flags must be as the lesson left them.",
+                )),
+            );
             return;
         }
     };
     let limit = limits.call;
-    let result = async {
-        let channel = channel(server.addr, limit)
-            .await
-            .map_err(|got| Failure::new(expected, got, ""))?;
-        let request = HealthCheckRequest {
-            service: "shortener.LinkService".to_string(),
-        };
-        let mut watch =
-            match tokio::time::timeout(limit, HealthClient::new(channel).watch(request)).await {
-                Ok(Ok(response)) => response.into_inner(),
-                Ok(Err(status)) => {
-                    return Err(Failure::new(
-                        expected,
-                        format!("Watch: {}", shown(&status)),
-                        format!("{HEALTH}: add the health service, with LinkService SERVING."),
-                    ));
-                }
-                Err(_) => {
-                    return Err(Failure::new(
-                        expected,
-                        "Watch: no answer",
-                        format!("{HEALTH}."),
-                    ));
-                }
-            };
-        match tokio::time::timeout(limit, watch.message()).await {
-            Ok(Ok(Some(first))) if first.status() == ServingStatus::Serving => {}
-            other => {
-                return Err(Failure::new(
-                    expected,
-                    format!("before SIGTERM the Watch said {other:?}"),
-                    format!("{HEALTH}: LinkService is SERVING while the server runs."),
-                ));
-            }
+    report.record(
+        "with --max-streams 7, the server's SETTINGS frame says SETTINGS_MAX_CONCURRENT_STREAMS = 7",
+        stream_limit(server_settings(server.addr, limit).await, Some(MAX_STREAMS)),
+    );
+    let mut watch = match watch_through_sigterm(&server, limit).await {
+        Ok(watch) => {
+            report.record(
+                "a Health/Watch opened before SIGTERM hears NOT_SERVING after it",
+                Ok(()),
+            );
+            watch
         }
-        server.signal(libc::SIGTERM);
-        match tokio::time::timeout(limit, watch.message()).await {
-            Ok(Ok(Some(next))) if next.status() == ServingStatus::NotServing => Ok(()),
-            other => Err(Failure::new(
-                expected,
-                match other {
-                    Err(_) => format!("nothing within {} s of SIGTERM", limit.as_secs()),
-                    Ok(answer) => format!("{answer:?}"),
-                },
+        Err(failure) => {
+            report.record(
+                "a Health/Watch opened before SIGTERM hears NOT_SERVING after it",
+                Err(failure),
+            );
+            server.stop().await;
+            return;
+        }
+    };
+    report.record(
+        "during the drain, a poller that dials anew is answered NOT_SERVING by Health/Check",
+        poll_not_serving(server.addr, limit).await.map_err(|got| {
+            Failure::new(
                 format!(
-                    "{HEALTH}: when the shutdown future completes, set LinkService NOT_SERVING \
-                     before the server stops (wrap the future in one of your own)."
+                    "within {DRAIN_SECS} s of SIGTERM (`--drain {DRAIN_SECS}`), a new connection \
+                     whose Check says NOT_SERVING"
                 ),
-            )),
+                got,
+                format!(
+                    "{HEALTH}: tonic stops accepting the moment the future you hand it completes, \
+                     so a probe that dials after the signal is refused unless that future first \
+                     waits `settings.drain`, after setting NOT_SERVING."
+                ),
+            )
+        }),
+    );
+    let after = Duration::from_secs(DRAIN_SECS) + limit;
+    let ended = match tokio::time::timeout(after, watch.message()).await {
+        Ok(Err(_) | Ok(None)) => Ok(()),
+        other => Err(Failure::new(
+            format!("the Watch opened before SIGTERM ends once the {DRAIN_SECS} s drain is over"),
+            match other {
+                Err(_) => format!("it was still open {} s after SIGTERM", after.as_secs()),
+                Ok(answer) => format!("{answer:?}"),
+            },
+            format!(
+                "{HEALTH}: when the drain is over, cancel the `stopping` token that \
+                 `health_service` was given: a Watch never ends by itself, and would hold the \
+                 shutdown to the end of the grace period."
+            ),
+        )),
+    };
+    report.record(
+        "after the drain, the Watch opened before SIGTERM ends",
+        ended,
+    );
+    let refused = tokio::time::timeout(limit, async {
+        while tokio::net::TcpStream::connect(server.addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
+    })
     .await;
-    report.record(name, result);
+    report.record(
+        "after the drain, new connections are refused",
+        refused.map_err(|_| {
+            Failure::new(
+                "no new connection once the drain is over",
+                format!(
+                    "connections still accepted {} s after the drain",
+                    limit.as_secs()
+                ),
+                format!(
+                    "{HEALTH}: once the drain is over, your future completes, and tonic stops \
+                     accepting."
+                ),
+            )
+        }),
+    );
     server.stop().await;
 }
 
@@ -562,5 +778,5 @@ async fn not_serving_at_shutdown(binary: &Path, limits: Limits, report: &mut Rep
 pub async fn run_own_servers(binary: &Path, limits: Limits, report: &mut Reporter) {
     open_with_key(binary, limits, report).await;
     tls(binary, limits, report).await;
-    not_serving_at_shutdown(binary, limits, report).await;
+    drain(binary, limits, report).await;
 }
