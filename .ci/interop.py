@@ -21,7 +21,11 @@ packages: grpc.health.v1.Health says SERVING for "" and shortener.LinkService an
 an unknown service; reflection (grpcio-reflection's descriptor database, v1alpha) lists the
 services and describes LinkService with its six methods; a gzipped call is answered. With
 --lifecycle as well, those calls carry no key (health and reflection stay open while LinkService
-wants one), and a Watch opened before SIGTERM sees NOT_SERVING after it.
+wants one), and the server is started with a drain of DRAIN seconds: after SIGTERM a Watch
+opened before sees NOT_SERVING, a poller that dials anew (grpcio's health stub on a new channel,
+as grpc_health_probe does) is answered NOT_SERVING, the open SyncClicks stream is still
+answered; once the drain is over, the Watch and the SyncClicks stream end with UNAVAILABLE, new
+connections are refused, and the server exits 0.
 
 Usage: python interop.py PATH/TO/SERVER PATH/TO/link.proto [--errors] [--lifecycle] [--production]
 """
@@ -44,6 +48,9 @@ MAX_BATCH = 5
 
 # The key the server is started with when --lifecycle is given.
 API_KEY = "interop-key"
+
+# The drain (seconds) the server is started with when --lifecycle and --production are given.
+DRAIN = 2
 
 # google.rpc.Status and google.rpc.BadRequest, as far as this check reads them: the field
 # numbers are those of googleapis' google/rpc/status.proto and error_details.proto (and Any's
@@ -274,19 +281,10 @@ def check_lifecycle(server, addr, stub, open_stub, pb, open_channel=None):
     answers = stub.SyncClicks(iter(requests.get, None), timeout=30)
     requests.put(pb.SyncRequest(short_code="nothing", clicks=1))
     next(answers)
-    watch = None
     if open_channel is not None:
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-        watch = health_pb2_grpc.HealthStub(open_channel).Watch(
-            health_pb2.HealthCheckRequest(service="shortener.LinkService"), timeout=30
-        )
-        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        check_drain(server, addr, open_channel, requests, answers, pb)
+        return
     server.send_signal(signal.SIGTERM)
-    if watch is not None:
-        assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
-        watch.cancel()
-        print("health:           a Watch opened before SIGTERM said NOT_SERVING after it")
     host, port = addr.rsplit(":", 1)
     deadline = time.monotonic() + 5
     while True:
@@ -305,6 +303,65 @@ def check_lifecycle(server, addr, stub, open_stub, pb, open_channel=None):
     print("SIGTERM:          the open stream answered, a new connection was refused, exit code 0")
 
 
+def refused_within(addr, seconds):
+    """Waits until a new connection to `addr` is refused; fails after `seconds`."""
+    host, port = addr.rsplit(":", 1)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+        except OSError:
+            return
+        assert time.monotonic() < deadline, "new connections still accepted"
+        time.sleep(0.05)
+
+
+def check_drain(server, addr, open_channel, requests, answers, pb):
+    """SIGTERM to a server with a drain, as a load balancer and the server's clients see it."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    request = health_pb2.HealthCheckRequest(service="shortener.LinkService")
+    watch = health_pb2_grpc.HealthStub(open_channel).Watch(request, timeout=30)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    server.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    print("health:           a Watch opened before SIGTERM said NOT_SERVING after it")
+
+    # A poller, as grpc_health_probe is: a new channel for every Check.
+    polls = 0
+    while True:
+        polls += 1
+        with grpc.insecure_channel(addr) as probe:
+            try:
+                answer = health_pb2_grpc.HealthStub(probe).Check(request, timeout=1)
+            except grpc.RpcError as error:
+                sys.exit(f"drain: a poller on a new channel after SIGTERM got {error.code()} "
+                         f"({error.details()}): the server must go on accepting during its drain")
+        if answer.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+            break
+        assert time.monotonic() - signalled < DRAIN, "Check never said NOT_SERVING in the drain"
+        time.sleep(0.1)
+    requests.put(pb.SyncRequest(short_code="nothing", clicks=1))
+    next(answers)
+    print(f"drain:            a poller on a new channel was answered NOT_SERVING (poll {polls}); "
+          "the open stream still answered")
+
+    for what, stream in [("the Watch", watch), ("the SyncClicks stream", answers)]:
+        try:
+            next(stream)
+            sys.exit(f"{what} should end when the drain is over")
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.UNAVAILABLE, (what, error)
+    requests.put(None)  # let grpcio's thread that reads the requests go
+    refused_within(addr, 5)
+    assert server.wait(timeout=10) == 0, server.returncode
+    took = time.monotonic() - signalled
+    print(f"drain:            after {DRAIN} s the Watch and the stream ended with UNAVAILABLE, new "
+          f"connections were refused, exit code 0 ({took:.1f} s after SIGTERM)")
+
+
 def main():
     server_binary, proto_path = sys.argv[1], sys.argv[2]
     lifecycle = "--lifecycle" in sys.argv[3:]
@@ -321,6 +378,8 @@ def main():
         args += ["--max-batch", str(MAX_BATCH)]
     if lifecycle:
         args += ["--api-key", API_KEY]
+    if lifecycle and production:
+        args += ["--drain", str(DRAIN)]
     server = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = server.stdout.readline()
