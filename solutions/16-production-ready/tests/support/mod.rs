@@ -76,10 +76,11 @@ impl TestServer {
     /// own. tonic serves each connection on a task it spawns: ending the task that accepts would
     /// only refuse new connections. Dropping the runtime drops every task on it, each
     /// connection's included.
-    fn run<F, Fut>(serve: F) -> TestServer
+    fn run<F, Fut, E>(serve: F) -> TestServer
     where
         F: FnOnce(TcpListener) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(), tonic::transport::Error>>,
+        Fut: Future<Output = Result<(), E>>,
+        E: std::fmt::Debug,
     {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let addr = listener.local_addr().expect("the listener's address");
