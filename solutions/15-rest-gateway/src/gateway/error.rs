@@ -139,7 +139,9 @@ impl IntoResponse for ApiError {
             details: &self.details,
         };
         match serde_json::to_string(&body) {
-            Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+            Ok(body) => {
+                (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+            }
             Err(_) => status.into_response(),
         }
     }

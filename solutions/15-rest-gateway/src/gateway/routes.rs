@@ -12,9 +12,7 @@ use tonic::{Code, Request, Status};
 use super::clicks::Clicks;
 use super::error::ApiError;
 use super::upstream::{Clients, GrpcClient, call, for_caller, within_deadline};
-use crate::pb::{
-    CreateLinkRequest, DeleteLinkRequest, GetLinkRequest, Link, ListLinksRequest,
-};
+use crate::pb::{CreateLinkRequest, DeleteLinkRequest, GetLinkRequest, Link, ListLinksRequest};
 
 /// What every handler shares: the clients, and the clicks not yet sent.
 #[derive(Debug, Clone)]
@@ -108,7 +106,10 @@ async fn create_link(
     Ok(response)
 }
 
-async fn fetch(client: &mut GrpcClient, request: Request<GetLinkRequest>) -> Result<Link, ApiError> {
+async fn fetch(
+    client: &mut GrpcClient,
+    request: Request<GetLinkRequest>,
+) -> Result<Link, ApiError> {
     within_deadline(async {
         client
             .get_link(request)
