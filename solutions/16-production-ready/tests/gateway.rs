@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use solution_16::client::BearerKey;
 use solution_16::gateway::{self, Clicks, Gateway, http_status};
+use solution_16::pb;
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -1243,58 +1244,57 @@ async fn every_request_is_logged_with_its_request_id_and_the_server_hears_it() {
 struct NoSync;
 
 #[tonic::async_trait]
-impl solution_16::pb::link_service_server::LinkService for NoSync {
+impl pb::link_service_server::LinkService for NoSync {
     async fn create_link(
         &self,
-        _: tonic::Request<solution_16::pb::CreateLinkRequest>,
-    ) -> Result<tonic::Response<solution_16::pb::CreateLinkResponse>, tonic::Status> {
+        _: tonic::Request<pb::CreateLinkRequest>,
+    ) -> Result<tonic::Response<pb::CreateLinkResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("not in this test"))
     }
 
     async fn get_link(
         &self,
-        request: tonic::Request<solution_16::pb::GetLinkRequest>,
-    ) -> Result<tonic::Response<solution_16::pb::GetLinkResponse>, tonic::Status> {
-        let link = solution_16::pb::Link {
+        request: tonic::Request<pb::GetLinkRequest>,
+    ) -> Result<tonic::Response<pb::GetLinkResponse>, tonic::Status> {
+        let link = pb::Link {
             id: 1,
             url: "https://example.com/nosync".to_string(),
             short_code: request.into_inner().short_code,
             clicks: 0,
         };
-        Ok(tonic::Response::new(solution_16::pb::GetLinkResponse {
+        Ok(tonic::Response::new(pb::GetLinkResponse {
             link: Some(link),
         }))
     }
 
     async fn delete_link(
         &self,
-        _: tonic::Request<solution_16::pb::DeleteLinkRequest>,
-    ) -> Result<tonic::Response<solution_16::pb::DeleteLinkResponse>, tonic::Status> {
+        _: tonic::Request<pb::DeleteLinkRequest>,
+    ) -> Result<tonic::Response<pb::DeleteLinkResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("not in this test"))
     }
 
-    type ListLinksStream = tokio_stream::Empty<Result<solution_16::pb::Link, tonic::Status>>;
+    type ListLinksStream = tokio_stream::Empty<Result<pb::Link, tonic::Status>>;
 
     async fn list_links(
         &self,
-        _: tonic::Request<solution_16::pb::ListLinksRequest>,
+        _: tonic::Request<pb::ListLinksRequest>,
     ) -> Result<tonic::Response<Self::ListLinksStream>, tonic::Status> {
         Err(tonic::Status::unimplemented("not in this test"))
     }
 
     async fn batch_create_links(
         &self,
-        _: tonic::Request<tonic::Streaming<solution_16::pb::CreateLinkRequest>>,
-    ) -> Result<tonic::Response<solution_16::pb::BatchCreateLinksResponse>, tonic::Status> {
+        _: tonic::Request<tonic::Streaming<pb::CreateLinkRequest>>,
+    ) -> Result<tonic::Response<pb::BatchCreateLinksResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("not in this test"))
     }
 
-    type SyncClicksStream =
-        tokio_stream::Empty<Result<solution_16::pb::SyncResponse, tonic::Status>>;
+    type SyncClicksStream = tokio_stream::Empty<Result<pb::SyncResponse, tonic::Status>>;
 
     async fn sync_clicks(
         &self,
-        _: tonic::Request<tonic::Streaming<solution_16::pb::SyncRequest>>,
+        _: tonic::Request<tonic::Streaming<pb::SyncRequest>>,
     ) -> Result<tonic::Response<Self::SyncClicksStream>, tonic::Status> {
         Err(tonic::Status::unavailable("this server takes no clicks"))
     }
@@ -1305,7 +1305,7 @@ async fn clicks_that_cannot_be_sent_make_the_gateway_exit_non_zero() {
     let (grpc, grpc_addr) = listener().await;
     let server = tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(solution_16::pb::link_service_server::LinkServiceServer::new(NoSync))
+            .add_service(pb::link_service_server::LinkServiceServer::new(NoSync))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(grpc)),
     );
     let server_url = format!("http://{grpc_addr}");
