@@ -33,6 +33,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, Response, StatusCode};
+use axum::middleware::Next;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::ServiceBuilder;
@@ -134,8 +135,9 @@ pub async fn serve_with(
 }
 
 /// NEW(lesson 16): the routes behind the request log. From the outside in: a request id (the
-/// client's when it is usable, else a new one), a span per request that logs its end, the id
-/// copied to the response, and the request's time limit.
+/// client's when it is usable, else a new one), a span per request that logs its end, a line
+/// for a request whose client went away, the id copied to the response, and the request's
+/// time limit.
 pub fn logged(routes: Router, request_timeout: Duration) -> Router {
     let id = HeaderName::from_static(REQUEST_ID);
     routes.layer(
@@ -149,6 +151,7 @@ pub fn logged(routes: Router, request_timeout: Duration) -> Router {
                     .on_response(log_response)
                     .on_failure(()),
             )
+            .layer(axum::middleware::from_fn(log_cut))
             .layer(PropagateRequestIdLayer::new(id))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -202,4 +205,26 @@ fn request_span<B>(request: &axum::http::Request<B>) -> Span {
 fn log_response<B>(response: &Response<B>, took: Duration, span: &Span) {
     span.record("status", response.status().as_u16());
     tracing::info!(took = ?took, "request ended");
+}
+
+/// Logs a request whose client went away before the answer. hyper then drops the request's
+/// future, `on_response` never runs, and without this the request would leave no line at all.
+async fn log_cut(request: Request, next: Next) -> axum::response::Response {
+    let mut unanswered = Unanswered(Some(Span::current()));
+    let response = next.run(request).await;
+    unanswered.0 = None;
+    response
+}
+
+/// The span of a request not answered yet: dropped while it still holds one, it logs the cut.
+struct Unanswered(Option<Span>);
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(span) = self.0.take() {
+            // 499 is nginx's "client closed request": a status for logs, never sent.
+            span.record("status", 499);
+            tracing::info!(parent: &span, "request cut: the client went away");
+        }
+    }
 }

@@ -1238,8 +1238,11 @@ async fn every_request_is_logged_with_its_request_id_and_the_server_hears_it() {
     server.abort();
 }
 
-/// A LinkService that knows one link and refuses every SyncClicks: clicks can be counted, and
-/// never delivered.
+/// The short code whose GetLink [`NoSync`] never answers.
+const HANGS: &str = "hangs0";
+
+/// A LinkService that knows every link (but [`HANGS`], which it never answers) and refuses every
+/// SyncClicks: clicks can be counted, and never delivered.
 #[derive(Debug, Clone, Copy)]
 struct NoSync;
 
@@ -1256,6 +1259,9 @@ impl pb::link_service_server::LinkService for NoSync {
         &self,
         request: tonic::Request<pb::GetLinkRequest>,
     ) -> Result<tonic::Response<pb::GetLinkResponse>, tonic::Status> {
+        if request.get_ref().short_code == HANGS {
+            std::future::pending::<()>().await;
+        }
         let link = pb::Link {
             id: 1,
             url: "https://example.com/nosync".to_string(),
@@ -1329,5 +1335,60 @@ async fn clicks_that_cannot_be_sent_make_the_gateway_exit_non_zero() {
     assert!(
         said.contains("1 clicks could not be sent"),
         "and say how many were lost, on stderr: {said}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_whose_client_went_away_is_logged_too() {
+    let (grpc, grpc_addr) = listener().await;
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(pb::link_service_server::LinkServiceServer::new(NoSync))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(grpc)),
+    );
+    let server_url = format!("http://{grpc_addr}");
+    let (mut child, addr, mut stderr) = start_gateway_binary(
+        &["--server", &server_url],
+        &[("SHORTENER_LOG_FORMAT", "json"), ("RUST_LOG", "info")],
+    )
+    .await;
+    let mut gone = TcpStream::connect(addr)
+        .await
+        .expect("connect to the gateway");
+    let request =
+        format!("GET /v1/links/{HANGS} HTTP/1.1\r\nhost: gateway\r\nx-request-id: gone-id\r\n\r\n");
+    gone.write_all(request.as_bytes())
+        .await
+        .expect("send the request");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(gone);
+    // The line comes when hyper notices the closed connection and drops the request.
+    let mut logged = Vec::new();
+    let found = tokio::time::timeout(LIMIT, async {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            let cut = event["span"]["request_id"] == "gone-id";
+            logged.push(event.clone());
+            if cut {
+                return Some(event);
+            }
+        }
+        None
+    })
+    .await;
+    let _ = terminate(&mut child).await;
+    server.abort();
+    let event = found.ok().flatten().unwrap_or_else(|| {
+        panic!(
+            "a request whose client hung up before the answer left no line in the gateway's \
+             log (hyper drops its future, and TraceLayer's on_response never runs): {logged:?}"
+        )
+    });
+    assert_eq!(
+        (event["message"].as_str(), event["span"]["status"].as_u64()),
+        (Some("request cut: the client went away"), Some(499)),
+        "the line says the client went away, with nginx's 499 (for the log only): {event}"
     );
 }
