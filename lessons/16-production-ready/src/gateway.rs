@@ -142,7 +142,7 @@ pub fn logged(routes: Router, request_timeout: Duration) -> Router {
     let id = HeaderName::from_static(REQUEST_ID);
     routes.layer(
         ServiceBuilder::new()
-            .map_request(drop_unusable_request_id)
+            .layer(axum::middleware::map_request(drop_unusable_request_id))
             .layer(SetRequestIdLayer::new(id.clone(), NewRequestId))
             .layer(
                 TraceLayer::new_for_http()
@@ -162,7 +162,7 @@ pub fn logged(routes: Router, request_timeout: Duration) -> Router {
 
 /// A client's `x-request-id` is kept when it is usable: at most [`MAX_REQUEST_ID_LEN`] visible
 /// ASCII characters, the server's own rule. Anything else goes, and a new id takes its place.
-fn drop_unusable_request_id(mut request: Request) -> Request {
+async fn drop_unusable_request_id(mut request: Request) -> Request {
     let usable = request.headers().get(REQUEST_ID).is_none_or(|id| {
         let bytes = id.as_bytes();
         !bytes.is_empty()

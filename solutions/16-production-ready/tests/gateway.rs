@@ -1202,6 +1202,14 @@ async fn every_request_is_logged_with_its_request_id_and_the_server_hears_it() {
         made.len() == 16 && made.bytes().all(|b| b.is_ascii_hexdigit()),
         "a new id is 16 hex digits, as the server's: {made}"
     );
+    let long = "x".repeat(solution_16::MAX_REQUEST_ID_LEN + 1);
+    let header = format!("x-request-id: {long}");
+    let answer = http_with(addr, "GET", "/v1/links/zz0zzz", None, &[&header]).await;
+    let replaced = answer.header("x-request-id").unwrap_or_default();
+    assert!(
+        replaced.len() == 16 && replaced.bytes().all(|b| b.is_ascii_hexdigit()),
+        "an id longer than MAX_REQUEST_ID_LEN is not taken: a new one replaces it, got {replaced}"
+    );
     let code = terminate(&mut child).await;
     assert_eq!(code, Some(0), "no click was counted: a clean exit");
     let mut logged = Vec::new();
