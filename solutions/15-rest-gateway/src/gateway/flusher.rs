@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::Write;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -14,6 +15,12 @@ use super::CALL_TIMEOUT;
 use super::clicks::Clicks;
 use super::upstream::GrpcClient;
 use crate::pb::{SyncRequest, SyncResponse};
+
+/// A line on stderr for whoever runs the gateway. Not `eprintln!`: it panics when stderr is
+/// closed (lesson 12), and would take the flusher down, and every click it holds with it.
+fn log(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
 
 /// One open SyncClicks call: where requests go in and answers come out.
 struct SyncStream {
@@ -127,14 +134,17 @@ pub async fn sync_clicks(
             match result {
                 Ok(()) => {
                     if failing {
-                        eprintln!("SyncClicks works again");
+                        log(format_args!("SyncClicks works again"));
                         failing = false;
                     }
                     break;
                 }
                 Err(status) => {
                     if !failing {
-                        eprintln!("SyncClicks failed, will retry: {}", status.message());
+                        log(format_args!(
+                            "SyncClicks failed, will retry: {}",
+                            status.message()
+                        ));
                         failing = true;
                     }
                     stream = None;
