@@ -207,8 +207,9 @@ fn log_response<B>(response: &Response<B>, took: Duration, span: &Span) {
     tracing::info!(took = ?took, "request ended");
 }
 
-/// Logs a request whose client went away before the answer. hyper then drops the request's
-/// future, `on_response` never runs, and without this the request would leave no line at all.
+/// Logs a request that ended without an answer: its client went away, or the grace period of a
+/// shutdown ran out. Its future is dropped then, `on_response` never runs, and without this the
+/// request would leave no line at all.
 async fn log_cut(request: Request, next: Next) -> axum::response::Response {
     let mut unanswered = Unanswered(Some(Span::current()));
     let response = next.run(request).await;
@@ -222,9 +223,7 @@ struct Unanswered(Option<Span>);
 impl Drop for Unanswered {
     fn drop(&mut self) {
         if let Some(span) = self.0.take() {
-            // 499 is nginx's "client closed request": a status for logs, never sent.
-            span.record("status", 499);
-            tracing::info!(parent: &span, "request cut: the client went away");
+            tracing::info!(parent: &span, "request cut before its answer");
         }
     }
 }

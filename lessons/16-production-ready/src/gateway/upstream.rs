@@ -82,7 +82,7 @@ pub(super) fn for_caller<T>(message: T, headers: &HeaderMap) -> Result<Request<T
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let mut value = AsciiMetadataValue::try_from(value.as_bytes()).map_err(|_| {
             ApiError::from(Status::unauthenticated(
-                "the Authorization header must be visible ASCII",
+                "the Authorization header cannot be sent on as gRPC metadata",
             ))
         })?;
         value.set_sensitive(true);
