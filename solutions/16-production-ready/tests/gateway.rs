@@ -1396,7 +1396,10 @@ async fn a_request_whose_client_went_away_is_logged_too() {
     });
     assert_eq!(
         (event["message"].as_str(), event["span"]["path"].as_str()),
-        (Some("request cut before its answer"), Some("/v1/links/hangs0")),
+        (
+            Some("request cut before its answer"),
+            Some("/v1/links/hangs0")
+        ),
         "the line says which request was cut, and that it got no answer: {event}"
     );
 }
