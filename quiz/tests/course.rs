@@ -303,6 +303,45 @@ fn every_server_accepts_with_tcp_nodelay() {
 }
 
 #[test]
+fn the_client_and_gateway_libraries_print_nothing() {
+    // A library function that prints writes into every program that calls it: a test's output,
+    // the gateway's log. The client's calls return what the server answered (or hand it to a
+    // callback); the binaries print. Lesson 08 says why. (`eprintln!` is out too: it panics when
+    // stderr is closed, lesson 12. A log line goes through `tracing`, or `writeln!` to stderr.)
+    for_every_lesson(|course, lesson| {
+        let mut problems = Vec::new();
+        for side in [Side::Lesson, Side::Solution] {
+            let src = course.crate_dir(lesson, side).join("src");
+            let mut files = vec![src.join("client.rs"), src.join("gateway.rs")];
+            if let Ok(entries) = std::fs::read_dir(src.join("gateway")) {
+                files.extend(entries.flatten().map(|entry| entry.path()));
+            }
+            for file in files {
+                let Ok(text) = std::fs::read_to_string(&file) else {
+                    continue;
+                };
+                for (number, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or_default();
+                    if ["println!", "print!", "eprintln!", "eprint!"]
+                        .iter()
+                        .any(|call| code.contains(call))
+                    {
+                        problems.push(format!(
+                            "{}:{}: a library prints ({}): return the value, and print in the \
+                             binary",
+                            file.display(),
+                            number + 1,
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    });
+}
+
+#[test]
 fn planted_bugs_fit_the_service_their_lesson_gives() {
     // `cargo quiz check 14` writes each bug into a copy of the learner's crate, by finding a
     // piece of the given service's code: each piece must be there exactly once, in the starter

@@ -1,6 +1,7 @@
 //! The web page in a real browser: headless Chromium, driven over the DevTools protocol on a pipe
-//! (`--remote-debugging-pipe`: no port, no extra crate). It shortens a URL through the form,
-//! follows the short link, sees the redirect land, and sees the click count rise on the page.
+//! (`--remote-debugging-pipe`: no port, no extra crate). The server wants a key: the page says so,
+//! takes it, shortens a URL through the form, follows the short link, sees the redirect land,
+//! and sees the click count rise on the page.
 //! It keeps a screenshot in `target/tmp/lesson-15-page.png`.
 //!
 //! Ignored by plain `cargo test`, which must not need a browser. `.ci/run` installs Chromium
@@ -198,18 +199,23 @@ fn decode_base64(text: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Chromium: .ci/run installs it and runs this test"]
-async fn the_page_shortens_a_url_follows_it_and_shows_the_click() {
+async fn the_page_asks_for_the_key_shortens_a_url_follows_it_and_shows_the_click() {
+    // A server that wants a key: the page must ask for it, since the gateway lends none.
     let (grpc, grpc_addr) = listener().await;
+    let settings = lesson_15::Settings {
+        api_key: lesson_15::ApiKey::new(Some("browser-test-key".to_string())),
+        log: lesson_15::CallLog::new(|_| {}),
+    };
     tokio::spawn(lesson_15::serve(
         grpc,
         lesson_15::LinkServer::default(),
-        lesson_15::Settings::default(),
+        settings,
         std::future::pending(),
     ));
     let (http, http_addr) = listener().await;
-    let client =
-        gateway::connect(&format!("http://{grpc_addr}"), BearerKey::default()).expect("url");
-    tokio::spawn(gateway::serve(http, client, std::future::pending()));
+    let own = BearerKey::new(Some("browser-test-key")).expect("a key that can be a header");
+    let clients = gateway::connect(&format!("http://{grpc_addr}"), own).expect("url");
+    tokio::spawn(gateway::serve(http, clients, std::future::pending()));
     let landing = landing().await;
     let target = format!("http://{landing}/article");
     let page = format!("http://{http_addr}/");
@@ -226,6 +232,14 @@ async fn the_page_shortens_a_url_follows_it_and_shows_the_click() {
         browser.session = Some(session);
         browser.call("Page.navigate", json!({ "url": page }));
         browser.wait_for("document.readyState === 'complete' && !!document.getElementById('shorten')", "the page and its form");
+        browser.wait_for(
+            "document.getElementById('error').textContent.includes('API key')",
+            "the page to say that the server wants a key (its list answered 401)",
+        );
+        browser.eval(
+            "const key = document.getElementById('key'); key.value = 'browser-test-key'; \
+             key.dispatchEvent(new Event('change')); true",
+        );
 
         // Shorten through the form, as a person would.
         browser.eval(&format!(

@@ -2,7 +2,10 @@
 //! binary in front of the learner's server (`--server http://SERVER`), and talks plain HTTP/1.1
 //! to it, as curl would: a link created with `POST /v1/links` (201, `Location`, proto3 JSON),
 //! `GET /{code}` redirecting with 302, the click showing within 1 s (through the gateway and in
-//! the server's own GetLink), and the status mapping (404, 400 with a JSON error, 204).
+//! the server's own GetLink), a `HEAD` that counts no click, the status mapping (404, 400 with a
+//! JSON error that carries the server's details, 204), and, in front of a second server started
+//! with `--api-key`, a gateway that lends no key: `/v1/links` without one is 401 while `/{code}`
+//! still redirects.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -17,9 +20,12 @@ use super::server;
 use super::{Failure, Limits, Reporter};
 
 /// Where the lesson's pieces live, for the hints.
-const ROUTES: &str = "`router` in src/gateway.rs";
-const TABLE: &str = "`http_status` in src/gateway.rs";
-const CLICKS: &str = "`sync_clicks` in src/gateway.rs";
+const ROUTES: &str = "the routes in src/gateway/routes.rs";
+const TABLE: &str = "`http_status` in src/gateway/status.rs";
+const CLICKS: &str = "`sync_clicks` in src/gateway/flusher.rs";
+
+/// The key the checker gives the second server and its gateway.
+const CHECK_KEY: &str = "quiz-check-gateway-key";
 
 /// An HTTP answer: the status, the headers (names in lower case) and the body.
 struct Answer {
@@ -53,6 +59,18 @@ async fn http(
     body: Option<&str>,
     limit: Duration,
 ) -> Result<Answer, String> {
+    http_with(addr, method, path, body, "", limit).await
+}
+
+/// [`http`], with more header lines (`extra`: each ends with `\r\n`).
+async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    extra: &str,
+    limit: Duration,
+) -> Result<Answer, String> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr)
             .await
@@ -60,7 +78,7 @@ async fn http(
         let body = body.unwrap_or("");
         let request = format!(
             "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\
-             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+             content-type: application/json\r\n{extra}content-length: {}\r\n\r\n{body}",
             body.len()
         );
         stream
@@ -165,8 +183,16 @@ pub async fn run(
         unknown(addr, limit).await,
     );
     reporter.record(
+        "HEAD /{code} redirects and counts no click",
+        head(cx, addr, limit).await,
+    );
+    reporter.record(
         "bad JSON and a bad URL get 400 with a JSON error",
         bad_requests(addr, limit).await,
+    );
+    reporter.record(
+        "a bad URL's 400 carries the server's error details",
+        details(addr, limit).await,
     );
     if let Some(code) = &code {
         reporter.record(
@@ -175,6 +201,7 @@ pub async fn run(
         );
     }
     running.stop().await;
+    lends_no_key(gateway, &name, limits, reporter).await;
 }
 
 fn http_failure(expected: &str, got: String, hint: &str) -> Failure {
@@ -380,6 +407,212 @@ async fn delete(addr: SocketAddr, code: &str, limit: Duration) -> Result<(), Fai
             expected,
             answer.shown(),
             "DELETE must call DeleteLink.",
+        ));
+    }
+    Ok(())
+}
+
+/// The clicks GetLink reports for `code`, asked of the server directly.
+async fn server_clicks(cx: &Context, code: &str, limit: Duration) -> Option<i64> {
+    let mut client = cx.client.clone();
+    let request = GetLinkRequest {
+        short_code: code.to_string(),
+    };
+    match tokio::time::timeout(limit, client.get_link(request)).await {
+        Ok(Ok(response)) => response.into_inner().link.map(|link| link.clicks),
+        _ => None,
+    }
+}
+
+/// A HEAD, then a GET, of a new link: once a click shows, it must be the GET's one alone. The
+/// HEAD came first, so a click it counted would have been sent with the GET's, or before it.
+async fn head(cx: &Context, addr: SocketAddr, limit: Duration) -> Result<(), Failure> {
+    let expected =
+        "HEAD /CODE: 302 with the Location, and no click: after HEAD and GET, clicks = 1";
+    let url = "https://example.com/quiz-check/head";
+    let answer = http(
+        addr,
+        "POST",
+        "/v1/links",
+        Some(&format!("{{\"url\":\"{url}\"}}")),
+        limit,
+    )
+    .await
+    .map_err(|got| http_failure(expected, got, ROUTES))?;
+    let code = answer
+        .json()
+        .and_then(|link| link["shortCode"].as_str().map(str::to_string))
+        .ok_or_else(|| http_failure(expected, answer.shown(), ROUTES))?;
+    let answer = http(addr, "HEAD", &format!("/{code}"), None, limit)
+        .await
+        .map_err(|got| http_failure(expected, got, ROUTES))?;
+    if answer.status != 302 || answer.header("location") != Some(url) {
+        return Err(http_failure(
+            expected,
+            answer.shown(),
+            "axum answers HEAD with the GET route's handler: HEAD /CODE redirects as GET does.",
+        ));
+    }
+    let answer = http(addr, "GET", &format!("/{code}"), None, limit)
+        .await
+        .map_err(|got| http_failure(expected, got, ROUTES))?;
+    if answer.status != 302 {
+        return Err(http_failure(expected, answer.shown(), ROUTES));
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        match server_clicks(cx, &code, limit).await {
+            Some(0) | None => tokio::time::sleep(Duration::from_millis(20)).await,
+            Some(1) => return Ok(()),
+            Some(clicks) => {
+                return Err(http_failure(
+                    expected,
+                    format!("clicks = {clicks} after one HEAD and one GET"),
+                    "`follow` in src/gateway/routes.rs: a HEAD (a link checker, a preview) sends \
+                     nobody to the link. Count a click only when the method is GET.",
+                ));
+            }
+        }
+    }
+    Err(http_failure(
+        expected,
+        "clicks still 0 after 1 s".to_string(),
+        &format!("{CLICKS}: the GET's click must reach the server."),
+    ))
+}
+
+async fn details(addr: SocketAddr, limit: Duration) -> Result<(), Failure> {
+    let expected = "POST /v1/links with {\"url\":\"ftp://example.com/x\"}: 400, and `details` \
+                    holding {\"@type\": \"type.googleapis.com/google.rpc.BadRequest\", \
+                    \"fieldViolations\": [{\"field\": \"url\", ...}]}";
+    let answer = http(
+        addr,
+        "POST",
+        "/v1/links",
+        Some(r#"{"url":"ftp://example.com/x"}"#),
+        limit,
+    )
+    .await
+    .map_err(|got| http_failure(expected, got, ROUTES))?;
+    let carried = answer.json().is_some_and(|error| {
+        let detail = &error["details"][0];
+        detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+            && detail["fieldViolations"][0]["field"] == "url"
+    });
+    if answer.status != 400 || !carried {
+        return Err(http_failure(
+            expected,
+            answer.shown(),
+            "The server's Status carries a BadRequest detail (lesson 11); the given `ApiError` \
+             writes it when `?` turns the call's whole `Status` into an `ApiError`. Build none \
+             from the code and message alone.",
+        ));
+    }
+    Ok(())
+}
+
+/// A second server, started with `--api-key`, and a gateway in front of it with the same key:
+/// the key is the gateway's for the redirect, never lent to a `/v1` caller.
+async fn lends_no_key(gateway: &Path, name: &str, limits: Limits, reporter: &mut Reporter) {
+    const CHECK: &str = "the gateway lends no key: /v1/links without one is 401, /{code} redirects";
+    let expected = "with a server and gateway started with `--api-key KEY`: GET /v1/links without \
+                    Authorization is 401 {\"code\": 16, ...}; with `Bearer KEY` it is 200; \
+                    GET /CODE without a key is 302";
+    let server_binary = gateway.with_file_name(name.replace("-gateway", "-server"));
+    let key_args = ["--api-key", CHECK_KEY];
+    let server = match server::start_with_args(&server_binary, &key_args, limits.server_start).await
+    {
+        Ok(server) => server,
+        Err(failure) => {
+            reporter.record(
+                CHECK,
+                Err(Failure::new(
+                    expected,
+                    failure.described(),
+                    "The server binary takes `--api-key KEY` (lesson 12).",
+                )),
+            );
+            return;
+        }
+    };
+    let server_url = format!("http://{}", server.addr);
+    let args = ["--server", server_url.as_str(), "--api-key", CHECK_KEY];
+    let running = match server::start_with_args(gateway, &args, limits.server_start).await {
+        Ok(running) => running,
+        Err(failure) => {
+            reporter.record(
+                CHECK,
+                Err(Failure::new(
+                    expected,
+                    failure.described(),
+                    "`main` in src/bin/gateway.rs takes `--api-key KEY`: the gateway's own key.",
+                )),
+            );
+            server.stop().await;
+            return;
+        }
+    };
+    let result = keyed_checks(running.addr, expected, limits.call).await;
+    reporter.record(CHECK, result);
+    running.stop().await;
+    server.stop().await;
+}
+
+async fn keyed_checks(addr: SocketAddr, expected: &str, limit: Duration) -> Result<(), Failure> {
+    let with_key = format!("authorization: Bearer {CHECK_KEY}\r\n");
+    let url = "https://example.com/quiz-check/keyed";
+    let answer = http_with(
+        addr,
+        "POST",
+        "/v1/links",
+        Some(&format!("{{\"url\":\"{url}\"}}")),
+        &with_key,
+        limit,
+    )
+    .await
+    .map_err(|got| http_failure(expected, got, ROUTES))?;
+    let code = match (answer.status, answer.json()) {
+        (201, Some(link)) => link["shortCode"].as_str().unwrap_or_default().to_string(),
+        _ => {
+            return Err(http_failure(
+                expected,
+                format!("POST /v1/links with the key: {}", answer.shown()),
+                "A /v1 call sends its caller's `Authorization` header on to the server: build \
+                 the request with `for_caller` and call through `callers`.",
+            ));
+        }
+    };
+    let answer = http(addr, "GET", "/v1/links", None, limit)
+        .await
+        .map_err(|got| http_failure(expected, got, ROUTES))?;
+    if answer.status != 401 || !json_error(&answer, 16) {
+        return Err(http_failure(
+            expected,
+            format!("GET /v1/links without a key: {}", answer.shown()),
+            "The gateway lent its own key to a caller who sent none: anyone who reaches it could \
+             list and delete every link. /v1 routes call through `callers` with `for_caller`; \
+             only the redirect uses `own`.",
+        ));
+    }
+    let answer = http_with(addr, "GET", "/v1/links", None, &with_key, limit)
+        .await
+        .map_err(|got| http_failure(expected, got, ROUTES))?;
+    if answer.status != 200 {
+        return Err(http_failure(
+            expected,
+            format!("GET /v1/links with the key: {}", answer.shown()),
+            "The caller's `Authorization` header must reach the server as it came.",
+        ));
+    }
+    let answer = http(addr, "GET", &format!("/{code}"), None, limit)
+        .await
+        .map_err(|got| http_failure(expected, got, ROUTES))?;
+    if answer.status != 302 {
+        return Err(http_failure(
+            expected,
+            format!("GET /{code} without a key: {}", answer.shown()),
+            "A browser follows a short link with no key: `follow` looks the link up through \
+             `own`, the gateway's key.",
         ));
     }
     Ok(())

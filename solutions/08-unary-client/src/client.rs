@@ -1,9 +1,10 @@
-//! What the client binary does, one function per command. Each prints what it got back.
+//! The client's calls, one function per command. Each returns what the server answered;
+//! the binary (src/bin/client.rs) decides what to print.
 
 use std::time::Duration;
 
+use tonic::Status;
 use tonic::transport::{Channel, Endpoint};
-use tonic::{Code, Status};
 
 use crate::pb::link_service_client::LinkServiceClient;
 use crate::pb::{CreateLinkRequest, DeleteLinkRequest, GetLinkRequest, Link};
@@ -28,7 +29,7 @@ pub async fn connect(addr: &str, timeout: Duration) -> Result<Client, tonic::tra
     Ok(LinkServiceClient::new(channel))
 }
 
-/// One line about a link, as `get` prints it.
+/// One line about a link, as the client prints it.
 pub fn describe(link: &Link) -> String {
     format!(
         "{} -> {} (id {}, {} clicks)",
@@ -38,45 +39,15 @@ pub fn describe(link: &Link) -> String {
 
 pub async fn create(client: &mut Client, url: String) -> Result<Link, Status> {
     let response = client.create_link(CreateLinkRequest { url }).await?;
-    let link = response.into_inner().link.unwrap_or_default();
-    println!("created {} -> {}", link.short_code, link.url);
-    Ok(link)
+    Ok(response.into_inner().link.unwrap_or_default())
 }
 
 pub async fn get(client: &mut Client, short_code: String) -> Result<Link, Status> {
     let response = client.get_link(GetLinkRequest { short_code }).await?;
-    let link = response.into_inner().link.unwrap_or_default();
-    println!("{}", describe(&link));
-    Ok(link)
+    Ok(response.into_inner().link.unwrap_or_default())
 }
 
 pub async fn delete(client: &mut Client, short_code: String) -> Result<(), Status> {
-    client
-        .delete_link(DeleteLinkRequest {
-            short_code: short_code.clone(),
-        })
-        .await?;
-    println!("deleted {short_code}");
+    client.delete_link(DeleteLinkRequest { short_code }).await?;
     Ok(())
-}
-
-/// The lesson's flow: create a link, read it back, delete it, and show that it is gone.
-pub async fn demo(client: &mut Client) -> Result<(), Status> {
-    let link = create(client, "https://example.com/article-one".to_string()).await?;
-    get(client, link.short_code.clone()).await?;
-    delete(client, link.short_code.clone()).await?;
-
-    // The link is gone, so this call must fail. The status code says why.
-    match get(client, link.short_code).await {
-        Err(status) if status.code() == Code::NotFound => {
-            println!(
-                "get after delete: {:?}: {}",
-                status.code(),
-                status.message()
-            );
-            Ok(())
-        }
-        Err(status) => Err(status),
-        Ok(_) => Err(Status::internal("the deleted link can still be read")),
-    }
 }

@@ -1,4 +1,5 @@
-//! What the client binary does, one function per command. Each prints what it got back.
+//! The client's calls, one function per command. Each returns what the server answered;
+//! the binary (src/bin/client.rs) decides what to print.
 
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ pub async fn connect(addr: &str, timeout: Duration) -> Result<Client, tonic::tra
     Ok(LinkServiceClient::new(channel))
 }
 
-/// One line about a link, as `get` and `list` print it.
+/// One line about a link, as the client prints it.
 pub fn describe(link: &Link) -> String {
     format!(
         "{} -> {} (id {}, {} clicks)",
@@ -38,50 +39,27 @@ pub fn describe(link: &Link) -> String {
 
 pub async fn create(client: &mut Client, url: String) -> Result<Link, Status> {
     let response = client.create_link(CreateLinkRequest { url }).await?;
-    let link = response.into_inner().link.unwrap_or_default();
-    println!("created {} -> {}", link.short_code, link.url);
-    Ok(link)
+    Ok(response.into_inner().link.unwrap_or_default())
 }
 
 pub async fn get(client: &mut Client, short_code: String) -> Result<Link, Status> {
     let response = client.get_link(GetLinkRequest { short_code }).await?;
-    let link = response.into_inner().link.unwrap_or_default();
-    println!("{}", describe(&link));
-    Ok(link)
+    Ok(response.into_inner().link.unwrap_or_default())
 }
 
 pub async fn delete(client: &mut Client, short_code: String) -> Result<(), Status> {
-    client
-        .delete_link(DeleteLinkRequest {
-            short_code: short_code.clone(),
-        })
-        .await?;
-    println!("deleted {short_code}");
+    client.delete_link(DeleteLinkRequest { short_code }).await?;
     Ok(())
 }
 
-/// Prints every link as the server streams it, and returns how many there were.
-pub async fn list(client: &mut Client) -> Result<usize, Status> {
+/// Hands every link to `each` as the server streams it, and returns how many there were.
+pub async fn list(client: &mut Client, mut each: impl FnMut(&Link)) -> Result<usize, Status> {
     let mut stream = client.list_links(ListLinksRequest {}).await?.into_inner();
     let mut count = 0;
     // `message()` gives `Ok(None)` when the server ends the stream.
     while let Some(link) = stream.message().await? {
-        println!("{}", describe(&link));
+        each(&link);
         count += 1;
     }
-    println!("{count} links");
     Ok(count)
-}
-
-/// The lesson's flow: create three links, then list every link the server has.
-pub async fn demo(client: &mut Client) -> Result<(), Status> {
-    let urls = [
-        "https://example.com/article-one",
-        "https://example.com/article-two",
-        "https://example.com/article-three",
-    ];
-    for url in urls {
-        create(client, url.to_string()).await?;
-    }
-    list(client).await.map(drop)
 }

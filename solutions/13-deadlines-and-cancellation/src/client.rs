@@ -1,4 +1,5 @@
-//! What the client binary does, one function per command. Each prints what it got back.
+//! The client's calls, one function per command. Each returns what the server answered;
+//! the binary (src/bin/client.rs) decides what to print.
 
 use std::time::Duration;
 
@@ -96,7 +97,7 @@ pub async fn connect(
     ))
 }
 
-/// One line about a link, as `get` and `list` print it.
+/// One line about a link, as the client prints it.
 pub fn describe(link: &Link) -> String {
     format!(
         "{} -> {} (id {}, {} clicks)",
@@ -106,38 +107,28 @@ pub fn describe(link: &Link) -> String {
 
 pub async fn create(client: &mut Client, url: String) -> Result<Link, Status> {
     let response = client.create_link(CreateLinkRequest { url }).await?;
-    let link = response.into_inner().link.unwrap_or_default();
-    println!("created {} -> {}", link.short_code, link.url);
-    Ok(link)
+    Ok(response.into_inner().link.unwrap_or_default())
 }
 
 pub async fn get(client: &mut Client, short_code: String) -> Result<Link, Status> {
     let response = client.get_link(GetLinkRequest { short_code }).await?;
-    let link = response.into_inner().link.unwrap_or_default();
-    println!("{}", describe(&link));
-    Ok(link)
+    Ok(response.into_inner().link.unwrap_or_default())
 }
 
 pub async fn delete(client: &mut Client, short_code: String) -> Result<(), Status> {
-    client
-        .delete_link(DeleteLinkRequest {
-            short_code: short_code.clone(),
-        })
-        .await?;
-    println!("deleted {short_code}");
+    client.delete_link(DeleteLinkRequest { short_code }).await?;
     Ok(())
 }
 
-/// Prints every link as the server streams it, and returns how many there were.
-pub async fn list(client: &mut Client) -> Result<usize, Status> {
+/// Hands every link to `each` as the server streams it, and returns how many there were.
+pub async fn list(client: &mut Client, mut each: impl FnMut(&Link)) -> Result<usize, Status> {
     let mut stream = client.list_links(ListLinksRequest {}).await?.into_inner();
     let mut count = 0;
     // `message()` gives `Ok(None)` when the server ends the stream.
     while let Some(link) = stream.message().await? {
-        println!("{}", describe(&link));
+        each(&link);
         count += 1;
     }
-    println!("{count} links");
     Ok(count)
 }
 
@@ -149,20 +140,16 @@ pub async fn batch_create(client: &mut Client, urls: Vec<String>) -> Result<Vec<
         .batch_create_links(tokio_stream::iter(requests))
         .await?
         .into_inner();
-
-    println!("created {} links", response.created_count);
-    for link in &response.links {
-        println!("  {} -> {}", link.short_code, link.url);
-    }
     Ok(response.links)
 }
 
-/// Adds `clicks` to each short code over one bidirectional stream, printing each answer as it
-/// arrives.
+/// Adds `clicks` to each short code over one bidirectional stream, handing each answer to `each`
+/// as it arrives: the short code, its total, and whether the server acknowledged the clicks.
 pub async fn sync_clicks(
     client: &mut Client,
     short_codes: Vec<String>,
     clicks: i64,
+    mut each: impl FnMut(&str, i64, bool),
 ) -> Result<(), Status> {
     let (tx, rx) = mpsc::channel(16);
 
@@ -182,25 +169,7 @@ pub async fn sync_clicks(
         .await?
         .into_inner();
     while let Some(answer) = answers.message().await? {
-        println!(
-            "synced {}: total={} ack={}",
-            answer.short_code, answer.total_clicks, answer.acknowledged
-        );
+        each(&answer.short_code, answer.total_clicks, answer.acknowledged);
     }
     Ok(())
-}
-
-/// The lesson's flow: create three links in one batch, then sync ten clicks to each of them
-/// and to a code that does not exist.
-pub async fn demo(client: &mut Client) -> Result<(), Status> {
-    let urls = [
-        "https://example.com/article-one",
-        "https://example.com/article-two",
-        "https://example.com/article-three",
-    ];
-    let created = batch_create(client, Vec::from(urls.map(String::from))).await?;
-
-    let mut short_codes: Vec<String> = created.into_iter().map(|link| link.short_code).collect();
-    short_codes.push("nonexistent".to_string());
-    sync_clicks(client, short_codes, 10).await
 }

@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::Code;
+use tower::ServiceExt;
 
 /// A turn of the test that should take milliseconds; past this, something hangs.
 const LIMIT: Duration = Duration::from_secs(5);
@@ -52,9 +53,9 @@ async fn start_gateway(
     JoinHandle<std::io::Result<i64>>,
 ) {
     let (http, addr) = listener().await;
-    let client = gateway::connect(server, BearerKey::default()).expect("a valid server URL");
+    let clients = gateway::connect(server, BearerKey::default()).expect("a valid server URL");
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(gateway::serve_with(http, client, every, async move {
+    let task = tokio::spawn(gateway::serve_with(http, clients, every, async move {
         let _ = stopped.await;
     }));
     (addr, stop, task)
@@ -108,13 +109,25 @@ impl Answer {
 
 /// One HTTP/1.1 request on a new connection, read to its end.
 async fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Answer {
+    http_with(addr, method, path, body, &[]).await
+}
+
+/// [`http`], with more headers (`name: value` lines).
+async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[&str],
+) -> Answer {
     let exchange = async {
         let mut stream = TcpStream::connect(addr)
             .await
             .expect("connect to the gateway");
         let body = body.unwrap_or("");
+        let headers: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-type: application/json\r\n{headers}content-length: {}\r\n\r\n{body}",
             body.len()
         );
         stream
@@ -274,10 +287,10 @@ async fn an_unknown_code_counts_no_click() {
         )
         .await;
     });
-    let client = gateway::connect(&format!("http://{grpc_addr}"), BearerKey::default())
+    let clients = gateway::connect(&format!("http://{grpc_addr}"), BearerKey::default())
         .expect("a valid server URL");
     let clicks = Clicks::default();
-    let app = gateway::router(Gateway::new(client, clicks.clone()));
+    let app = gateway::router(Gateway::new(clients, clicks.clone()));
     let (http_listener, http_addr) = listener().await;
     let serving = tokio::spawn(async move {
         let _ = axum::serve(http_listener, app).await;
@@ -302,6 +315,52 @@ async fn an_unknown_code_counts_no_click() {
         1,
         "a click on a known code is counted once"
     );
+    serving.abort();
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_head_request_redirects_and_counts_no_click() {
+    // The router on its own, with a count the test can read (no flusher runs).
+    let (grpc, grpc_addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let _ = solution_15::serve(
+            grpc,
+            solution_15::LinkServer::default(),
+            solution_15::Settings::default(),
+            std::future::pending(),
+        )
+        .await;
+    });
+    let clients = gateway::connect(&format!("http://{grpc_addr}"), BearerKey::default())
+        .expect("a valid server URL");
+    let clicks = Clicks::default();
+    let app = gateway::router(Gateway::new(clients, clicks.clone()));
+    let (http_listener, http_addr) = listener().await;
+    let serving = tokio::spawn(async move {
+        let _ = axum::serve(http_listener, app).await;
+    });
+    let link = create(http_addr, "https://example.com/head").await;
+    let code = link["shortCode"].as_str().expect("shortCode");
+    let answer = http(http_addr, "HEAD", &format!("/{code}"), None).await;
+    assert_eq!(
+        (answer.status, answer.header("location")),
+        (302, Some("https://example.com/head")),
+        "HEAD /{{code}} answers as GET does, without a body"
+    );
+    assert_eq!(
+        clicks.pending(),
+        0,
+        "a HEAD (a link checker, a chat app's preview) sends nobody to the link: count clicks \
+         for GET only (axum routes HEAD to the GET handler; look at the request's `Method`)"
+    );
+    assert_eq!(
+        http(http_addr, "GET", &format!("/{code}"), None)
+            .await
+            .status,
+        302
+    );
+    assert_eq!(clicks.pending(), 1, "a GET counts one click");
     serving.abort();
     server.abort();
 }
@@ -359,6 +418,36 @@ async fn bad_json_and_bad_urls_get_400_with_a_json_error() {
             "and a message: {error}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_bad_url_answers_400_with_the_servers_error_details() {
+    let setup = start().await;
+    let answer = http(
+        setup.http,
+        "POST",
+        "/v1/links",
+        Some(r#"{"url":"ftp://example.com/x"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, 400, "a bad URL: {}", answer.body);
+    let error = answer.json();
+    let detail = &error["details"][0];
+    assert_eq!(
+        detail["@type"], "type.googleapis.com/google.rpc.BadRequest",
+        "the server's BadRequest detail (lesson 11) must reach the caller, as proto3 JSON \
+         writes an Any, under `details`: {error}"
+    );
+    assert_eq!(
+        detail["fieldViolations"][0]["field"], "url",
+        "the violation names the field: {error}"
+    );
+    assert!(
+        detail["fieldViolations"][0]["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "and says what is wrong with it: {error}"
+    );
 }
 
 #[tokio::test]
@@ -435,7 +524,7 @@ async fn a_server_that_is_down_is_503() {
 }
 
 #[tokio::test]
-async fn the_gateway_sends_the_api_key_and_a_missing_key_is_401() {
+async fn the_gateway_lends_no_key_a_v1_call_carries_the_callers_own() {
     let (grpc, grpc_addr) = listener().await;
     let settings = solution_15::Settings {
         api_key: solution_15::ApiKey::new(Some("gateway-test-key".to_string())),
@@ -447,30 +536,62 @@ async fn the_gateway_sends_the_api_key_and_a_missing_key_is_401() {
         settings,
         std::future::pending(),
     ));
-    let url = format!("http://{grpc_addr}");
     let (http_listener, http_addr) = listener().await;
     let key = BearerKey::new(Some("gateway-test-key")).expect("a key that can be a header");
-    let client = gateway::connect(&url, key).expect("a valid server URL");
-    let with_key = tokio::spawn(gateway::serve(
+    let clients =
+        gateway::connect(&format!("http://{grpc_addr}"), key).expect("a valid server URL");
+    let gateway = tokio::spawn(gateway::serve(
         http_listener,
-        client,
+        clients,
         std::future::pending(),
     ));
-    let answer = http(http_addr, "GET", "/v1/links", None).await;
+    let with_key = ["authorization: Bearer gateway-test-key"];
+    let answer = http_with(
+        http_addr,
+        "POST",
+        "/v1/links",
+        Some(r#"{"url":"https://example.com/k"}"#),
+        &with_key,
+    )
+    .await;
     assert_eq!(
-        answer.status, 200,
-        "with the key, the server answers: {}",
+        answer.status, 201,
+        "a caller who sends the key may create: {}",
         answer.body
     );
-    let (without, _stop, _task) = start_gateway(&url, gateway::FLUSH_EVERY).await;
-    let answer = http(without, "GET", "/v1/links", None).await;
+    let code = answer.json()["shortCode"]
+        .as_str()
+        .expect("shortCode")
+        .to_string();
+    for (method, path) in [
+        ("GET", "/v1/links".to_string()),
+        ("GET", format!("/v1/links/{code}")),
+        ("DELETE", format!("/v1/links/{code}")),
+    ] {
+        let answer = http(http_addr, method, &path, None).await;
+        assert_eq!(
+            (answer.status, answer.json()["code"].clone()),
+            (401, serde_json::json!(16)),
+            "{method} {path} without an Authorization header must be 401 (UNAUTHENTICATED = 16): \
+             the gateway's key is for the redirect and the clicks, never lent to a caller. \
+             Send /v1 calls with `for_caller` on `callers`; got {}",
+            answer.body
+        );
+    }
+    let answer = http_with(http_addr, "GET", "/v1/links", None, &with_key).await;
     assert_eq!(
-        answer.status, 401,
-        "without the key, UNAUTHENTICATED maps to 401: {}",
+        answer.status, 200,
+        "with the caller's key, the list: {}",
+        answer.body
+    );
+    let answer = http(http_addr, "GET", &format!("/{code}"), None).await;
+    assert_eq!(
+        answer.status, 302,
+        "the redirect needs no key from the browser: it uses the gateway's own (`own`): {}",
         answer.body
     );
     server.abort();
-    with_key.abort();
+    gateway.abort();
 }
 
 #[tokio::test]
@@ -616,7 +737,7 @@ async fn a_server_that_is_down_is_retried_on_the_tick_not_in_a_loop() {
             drop(connection);
         }
     });
-    let client = gateway::connect(&format!("http://{addr}"), BearerKey::default())
+    let clients = gateway::connect(&format!("http://{addr}"), BearerKey::default())
         .expect("a valid server URL");
     let clicks = Clicks::default();
     // Enough clicks to wake the flusher at once, and again each time they are put back.
@@ -624,7 +745,7 @@ async fn a_server_that_is_down_is_retried_on_the_tick_not_in_a_loop() {
     let every = Duration::from_millis(100);
     let run = Duration::from_secs(1);
     let flusher = tokio::spawn(gateway::sync_clicks(
-        client,
+        clients.own,
         clicks.clone(),
         every,
         tokio::time::sleep(run),
@@ -794,5 +915,47 @@ async fn a_server_that_never_answers_does_not_hold_the_flusher() {
             unsent, 3,
             "a silent server ({silence:?}) confirmed nothing: the 3 clicks are unsent, not lost"
         );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_gateways_own_deadline_is_504_not_499() {
+    for silence in [Silence::Total, Silence::AfterHeaders] {
+        for path in ["/v1/links/abc123", "/v1/links", "/abc123"] {
+            let (client, server) = silent_server(silence);
+            let clients = gateway::Clients {
+                callers: client.clone(),
+                own: client,
+            };
+            let app = gateway::router(Gateway::new(clients, Clicks::default()));
+            let request = http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .expect("a valid request");
+            // Paused time: the gateway's CALL_TIMEOUT passes in no time; this only ends a hang.
+            let limit = Duration::from_secs(600);
+            let response = tokio::time::timeout(limit, app.oneshot(request))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "GET {path} to a server that never answers ({silence:?}) hung past \
+                         {limit:?}: run each call inside the given `within_deadline` (tonic's \
+                         timer covers only the answer's headers)"
+                    )
+                })
+                .expect("the router never fails");
+            server.abort();
+            let status = response.status().as_u16();
+            let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+                .await
+                .expect("the error body");
+            let error: serde_json::Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|e| panic!("GET {path}: a JSON error body, got {body:?}: {e}"));
+            assert_eq!(
+                (status, error["code"].clone()),
+                (504, serde_json::json!(4)),
+                "GET {path}, server silent ({silence:?}): the gateway's own deadline passed, so \
+                 504 and DEADLINE_EXCEEDED (4), not 499 (CANCELLED, the browser's fault): {error}"
+            );
+        }
     }
 }

@@ -397,7 +397,7 @@ async fn the_client_passes_unavailable_on() {
 async fn the_client_counts_links_that_arrive_out_of_order() {
     let server = TestServer::fake(Fake::OutOfOrder).await;
     let mut client = client_of(&server, Duration::from_secs(5)).await;
-    let count = within("ListLinks", client::list(&mut client))
+    let count = within("ListLinks", client::list(&mut client, |_| {}))
         .await
         .expect("ListLinks");
     assert_eq!(count, 3);

@@ -18,7 +18,8 @@ struct Args {
     /// The gRPC server to call.
     #[arg(long, env = "SHORTENER_SERVER", default_value = DEFAULT_SERVER)]
     server: String,
-    /// The key to send with every call (`authorization: Bearer KEY`), if the server wants one.
+    /// The gateway's own key (`authorization: Bearer KEY`), if the server wants one: for the
+    /// redirect and the clicks. Calls to /v1/* carry their caller's Authorization instead.
     #[arg(long, env = "SHORTENER_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
 }
@@ -27,7 +28,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let key = BearerKey::new(args.api_key.as_deref()).context("the API key cannot be a header")?;
-    let client = connect(&args.server, key)
+    let clients = connect(&args.server, key)
         .with_context(|| format!("cannot use {} as the server's address", args.server))?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
@@ -45,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
             _ = terminate.recv() => {}
         }
     };
-    let unsent = serve(listener, client, shutdown).await?;
+    let unsent = serve(listener, clients, shutdown).await?;
     if unsent == 0 {
         println!("gateway stopped: every click sent");
     } else {

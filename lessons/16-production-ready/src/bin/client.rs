@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use lesson_16::client::Client;
+use lesson_16::pb::Link;
 use lesson_16::{DEFAULT_ADDR, client};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
@@ -103,23 +105,75 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_context(|| format!("cannot connect to the server at {}", cli.addr))?;
 
     match cli.command {
-        Command::Create { url } => client::create(&mut client, url).await.map(drop),
-        Command::Get { short_code } => client::get(&mut client, short_code).await.map(drop),
-        Command::Delete { short_code } => client::delete(&mut client, short_code).await,
-        Command::List => client::list(&mut client).await.map(drop),
+        Command::Create { url } => client::create(&mut client, url)
+            .await
+            .map(|link| print_created(&link)),
+        Command::Get { short_code } => client::get(&mut client, short_code)
+            .await
+            .map(|link| println!("{}", client::describe(&link))),
+        Command::Delete { short_code } => client::delete(&mut client, short_code.clone())
+            .await
+            .map(|()| println!("deleted {short_code}")),
+        Command::List => print_list(&mut client).await,
         Command::Batch { mut urls } => {
             if urls.is_empty() {
                 urls = read_lines().context("cannot read URLs from stdin")?;
             }
-            client::batch_create(&mut client, urls).await.map(drop)
+            client::batch_create(&mut client, urls)
+                .await
+                .map(|created| print_batch(&created))
         }
         Command::Sync {
             clicks,
             short_codes,
-        } => client::sync_clicks(&mut client, short_codes, clicks).await,
-        Command::Demo => client::demo(&mut client).await,
+        } => client::sync_clicks(&mut client, short_codes, clicks, print_sync).await,
+        Command::Demo => demo(&mut client).await,
     }
     .map_err(anyhow::Error::from)
+}
+
+// What the client prints. The library returns what the server answered; only the binary
+// writes to stdout.
+
+/// `created CODE -> URL`: what `create` prints.
+fn print_created(link: &Link) {
+    println!("created {} -> {}", link.short_code, link.url);
+}
+
+/// Every link as it arrives, then how many there were.
+async fn print_list(client: &mut Client) -> Result<(), Status> {
+    let count = client::list(client, |link| println!("{}", client::describe(link))).await?;
+    println!("{count} links");
+    Ok(())
+}
+
+/// `created N links`, then each link.
+fn print_batch(created: &[Link]) {
+    println!("created {} links", created.len());
+    for link in created {
+        println!("  {} -> {}", link.short_code, link.url);
+    }
+}
+
+/// One line for each SyncClicks answer.
+fn print_sync(short_code: &str, total_clicks: i64, acknowledged: bool) {
+    println!("synced {short_code}: total={total_clicks} ack={acknowledged}");
+}
+
+/// The lesson's flow: create three links in one batch, then sync ten clicks to each of them
+/// and to a code that does not exist.
+async fn demo(client: &mut Client) -> Result<(), Status> {
+    let urls = [
+        "https://example.com/article-one",
+        "https://example.com/article-two",
+        "https://example.com/article-three",
+    ];
+    let created = client::batch_create(client, Vec::from(urls.map(String::from))).await?;
+    print_batch(&created);
+
+    let mut short_codes: Vec<String> = created.into_iter().map(|link| link.short_code).collect();
+    short_codes.push("nonexistent".to_string());
+    client::sync_clicks(client, short_codes, 10, print_sync).await
 }
 
 /// The error and the errors that caused it, joined by ": ", each said once. anyhow's `{:#}`

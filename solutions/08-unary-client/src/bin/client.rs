@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use solution_08::client::Client;
+use solution_08::pb::Link;
 use solution_08::{DEFAULT_ADDR, client};
-use tonic::Status;
+use tonic::{Code, Status};
 
 /// Talks to the link shortener over gRPC.
 #[derive(Debug, Parser)]
@@ -51,12 +53,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_context(|| format!("cannot connect to the server at {}", cli.addr))?;
 
     match cli.command {
-        Command::Create { url } => client::create(&mut client, url).await.map(drop),
-        Command::Get { short_code } => client::get(&mut client, short_code).await.map(drop),
-        Command::Delete { short_code } => client::delete(&mut client, short_code).await,
-        Command::Demo => client::demo(&mut client).await,
+        Command::Create { url } => client::create(&mut client, url)
+            .await
+            .map(|link| print_created(&link)),
+        Command::Get { short_code } => client::get(&mut client, short_code)
+            .await
+            .map(|link| println!("{}", client::describe(&link))),
+        Command::Delete { short_code } => client::delete(&mut client, short_code.clone())
+            .await
+            .map(|()| println!("deleted {short_code}")),
+        Command::Demo => demo(&mut client).await,
     }
     .map_err(by_code)
+}
+
+// What the client prints. The library returns what the server answered; only the binary
+// writes to stdout.
+
+/// `created CODE -> URL`: what `create` prints.
+fn print_created(link: &Link) {
+    println!("created {} -> {}", link.short_code, link.url);
+}
+
+/// The lesson's flow: create a link, read it back, delete it, and show that it is gone.
+async fn demo(client: &mut Client) -> Result<(), Status> {
+    let link = client::create(client, "https://example.com/article-one".to_string()).await?;
+    print_created(&link);
+    let read = client::get(client, link.short_code.clone()).await?;
+    println!("{}", client::describe(&read));
+    client::delete(client, link.short_code.clone()).await?;
+    println!("deleted {}", link.short_code);
+
+    // The link is gone, so this call must fail. The status code says why.
+    match client::get(client, link.short_code).await {
+        Err(status) if status.code() == Code::NotFound => {
+            println!(
+                "get after delete: {:?}: {}",
+                status.code(),
+                status.message()
+            );
+            Ok(())
+        }
+        Err(status) => Err(status),
+        Ok(_) => Err(Status::internal("the deleted link can still be read")),
+    }
 }
 
 /// The error and the errors that caused it, joined by ": ", each said once. anyhow's `{:#}`

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use solution_09::client::Client;
+use solution_09::pb::Link;
 use solution_09::{DEFAULT_ADDR, client};
 use tonic::Status;
 
@@ -53,13 +55,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_context(|| format!("cannot connect to the server at {}", cli.addr))?;
 
     match cli.command {
-        Command::Create { url } => client::create(&mut client, url).await.map(drop),
-        Command::Get { short_code } => client::get(&mut client, short_code).await.map(drop),
-        Command::Delete { short_code } => client::delete(&mut client, short_code).await,
-        Command::List => client::list(&mut client).await.map(drop),
-        Command::Demo => client::demo(&mut client).await,
+        Command::Create { url } => client::create(&mut client, url)
+            .await
+            .map(|link| print_created(&link)),
+        Command::Get { short_code } => client::get(&mut client, short_code)
+            .await
+            .map(|link| println!("{}", client::describe(&link))),
+        Command::Delete { short_code } => client::delete(&mut client, short_code.clone())
+            .await
+            .map(|()| println!("deleted {short_code}")),
+        Command::List => print_list(&mut client).await,
+        Command::Demo => demo(&mut client).await,
     }
     .map_err(by_code)
+}
+
+// What the client prints. The library returns what the server answered; only the binary
+// writes to stdout.
+
+/// `created CODE -> URL`: what `create` prints.
+fn print_created(link: &Link) {
+    println!("created {} -> {}", link.short_code, link.url);
+}
+
+/// Every link as it arrives, then how many there were.
+async fn print_list(client: &mut Client) -> Result<(), Status> {
+    let count = client::list(client, |link| println!("{}", client::describe(link))).await?;
+    println!("{count} links");
+    Ok(())
+}
+
+/// The lesson's flow: create three links, then list every link the server has.
+async fn demo(client: &mut Client) -> Result<(), Status> {
+    let urls = [
+        "https://example.com/article-one",
+        "https://example.com/article-two",
+        "https://example.com/article-three",
+    ];
+    for url in urls {
+        let link = client::create(client, url.to_string()).await?;
+        print_created(&link);
+    }
+    print_list(client).await
 }
 
 /// The error and the errors that caused it, joined by ": ", each said once. anyhow's `{:#}`
