@@ -77,11 +77,18 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Work on a lesson with its check rerunning every time you save: the first failing check
+    /// with its hint, and one-key commands (h hint, d diff, t quiz, n next lesson, r rerun, q
+    /// quit).
+    ///
+    /// It runs what `cargo quiz check NN` runs. Exit codes: 0 after q, 2 for bad input (an
+    /// unknown lesson, no terminal).
+    Watch(crate::watch::Args),
 }
 
 /// What a command found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+pub(crate) enum Verdict {
     Passed,
     Failed,
 }
@@ -117,7 +124,7 @@ fn find_course(cli: &Cli) -> anyhow::Result<Course> {
     Course::load(&root).map_err(|error| BadInput(format!("{error:#}")).into())
 }
 
-fn ready_lesson<'a>(course: &'a Course, number: &str) -> Result<&'a Lesson, BadInput> {
+pub(crate) fn ready_lesson<'a>(course: &'a Course, number: &str) -> Result<&'a Lesson, BadInput> {
     let lesson = course
         .lesson(number)
         .map_err(|error| BadInput(format!("{error:#}")))?;
@@ -130,7 +137,7 @@ fn ready_lesson<'a>(course: &'a Course, number: &str) -> Result<&'a Lesson, BadI
     Ok(lesson)
 }
 
-fn load_quiz(course: &Course, lesson: &Lesson) -> Result<Quiz, BadInput> {
+pub(crate) fn load_quiz(course: &Course, lesson: &Lesson) -> Result<Quiz, BadInput> {
     Quiz::load(&course.quiz_file(lesson))
         .map_err(|error| BadInput(format!("malformed question file: {error}")))
 }
@@ -160,6 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
         Some(Command::Diff { lesson }) => diff(&course, lesson, style),
         Some(Command::Hint { lesson }) => hint(&course, lesson, &progress, style),
         Some(Command::Reset { lesson, yes }) => reset(&course, lesson, *yes, &progress, style),
+        Some(Command::Watch(args)) => crate::watch::run(&course, args, &progress),
     }
 }
 
@@ -234,7 +242,7 @@ fn take(
     }
 }
 
-fn same_dir(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_dir(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
