@@ -71,14 +71,18 @@ fn copy_tree(from: &Path, to: &Path, rename: &dyn Fn(&str) -> String) {
     }
 }
 
-/// Lesson 07's starter in `target/tmp/watch-PID/`, with the course's root manifest made the
+/// Lesson 07's starter in `target/tmp/watch-PID-NAME/NAME/07-unary-server`, with the course's root manifest made the
 /// copy's own (one member; paths made absolute) and its lock file.
-fn copy_lesson(course: &Course) -> Copy {
+fn copy_lesson(course: &Course, name: &str) -> Copy {
     let lesson = course.lesson("07").expect("lesson 07 in course.toml");
-    let workspace =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("watch-{}", std::process::id()));
+    let workspace = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("watch-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&workspace);
-    let krate = workspace.join(lesson.dir_name());
+    // Cargo names what it builds of a path package by its path inside its workspace, not by
+    // the workspace's place: two copies at the same inner path would share their build
+    // outputs in the shared build folder, and each would find the other's binaries fresh.
+    let member = format!("{name}/{}", lesson.dir_name());
+    let krate = workspace.join(&member);
     copy_tree(&course.crate_dir(lesson, Side::Lesson), &krate, &|text| {
         text.to_string()
     });
@@ -91,7 +95,7 @@ fn copy_lesson(course: &Course) -> Copy {
         .expect("the course's [workspace]");
     table.insert(
         "members".to_string(),
-        toml::Value::Array(vec![toml::Value::String(lesson.dir_name())]),
+        toml::Value::Array(vec![toml::Value::String(member)]),
     );
     table.remove("default-members");
     let dependencies = table["dependencies"]
@@ -117,7 +121,7 @@ fn copy_lesson(course: &Course) -> Copy {
 /// A pseudo-terminal: the program gets the slave side as its controlling terminal, the test
 /// reads what it draws from the master side.
 struct Pty {
-    master: OwnedFd,
+    master: Option<OwnedFd>,
     slave: OwnedFd,
 }
 
@@ -142,10 +146,17 @@ impl Pty {
             )
         };
         assert_eq!(result, 0, "openpty: {}", std::io::Error::last_os_error());
+        for fd in [master, slave] {
+            // SAFETY: fcntl on a descriptor we own. openpty's descriptors are inherited by
+            // every program started after it: a watch holding the master would never see its
+            // terminal close.
+            let set = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            assert_eq!(set, 0, "fcntl: {}", std::io::Error::last_os_error());
+        }
         // SAFETY: openpty succeeded: both descriptors are open and ours alone.
         unsafe {
             Pty {
-                master: OwnedFd::from_raw_fd(master),
+                master: Some(OwnedFd::from_raw_fd(master)),
                 slave: OwnedFd::from_raw_fd(slave),
             }
         }
@@ -176,8 +187,21 @@ impl Pty {
         Stdio::from(self.slave.try_clone().expect("dup the pty's slave side"))
     }
 
+    fn master(&self) -> OwnedFd {
+        self.master
+            .as_ref()
+            .expect("the master side is open")
+            .try_clone()
+            .expect("dup the master")
+    }
+
+    /// Closes the terminal's side: the kernel hangs the slave side up.
+    fn close_master(&mut self) {
+        self.master = None;
+    }
+
     fn type_keys(&self, keys: &[u8]) {
-        let mut master = std::fs::File::from(self.master.try_clone().expect("dup the master"));
+        let mut master = std::fs::File::from(self.master());
         master.write_all(keys).expect("type into the terminal");
     }
 }
@@ -190,6 +214,15 @@ struct Output {
 }
 
 impl Output {
+    /// Reads nothing: for a terminal whose master side is gone.
+    fn none() -> Output {
+        Output {
+            bytes: Arc::default(),
+            stop: Arc::default(),
+            reader: None,
+        }
+    }
+
     fn read(master: OwnedFd) -> Output {
         let bytes = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -404,18 +437,20 @@ fn count(screen: &str) -> Option<(usize, usize)> {
         })
 }
 
-#[test]
-#[ignore = "a minute, builds a copy of lesson 07 and reads /proc: run by .ci/run"]
-fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
-    let course = Course::from_manifest_dir().expect("course.toml");
-    let copy = copy_lesson(&course);
+/// The watch started on `copy` in a pseudo-terminal of its own, and what it draws.
+struct Session {
+    pty: Pty,
+    output: Output,
+    watch: Watch,
+    /// The terminal's settings before the watch started.
+    before: (u32, u32, u32, u32, Vec<u8>),
+}
+
+fn start_watch(course: &Course, copy: &Copy, marker: &str) -> Session {
     let build_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("target/tmp is in the target folder")
         .to_path_buf();
-    let progress = copy.workspace.join("progress.toml");
-    let marker = format!("QUIZ_WATCH_TEST_{}", std::process::id());
-
     let pty = Pty::open(100, 40);
     let before = pty.settings();
     let mut command = Command::new(env!("CARGO_BIN_EXE_quiz"));
@@ -423,13 +458,13 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
         .args(["watch", "07", "--path"])
         .arg(&copy.krate)
         .env("QUIZ_COURSE_ROOT", course.root())
-        .env("QUIZ_PROGRESS_FILE", &progress)
+        .env("QUIZ_PROGRESS_FILE", copy.workspace.join("progress.toml"))
         .env("CARGO_BUILD_BUILD_DIR", &build_dir)
         .env("CARGO_TARGET_DIR", copy.workspace.join("target"))
         .env("TERM", "xterm-256color")
         .env("FORCE_HYPERLINK", "1")
         .env_remove("NO_COLOR")
-        .env(&marker, "1")
+        .env(marker, "1")
         .stdin(pty.stdio())
         .stdout(pty.stdio())
         .stderr(pty.stdio());
@@ -443,15 +478,78 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
             Ok(())
         });
     }
-    let output = Output::read(pty.master.try_clone().expect("dup the master"));
-    let mut watch = Watch {
+    let output = Output::read(pty.master());
+    let watch = Watch {
         child: command.spawn().expect("start cargo quiz watch"),
-        marker: marker.clone(),
+        marker: marker.to_string(),
     };
+    Session {
+        pty,
+        output,
+        watch,
+        before,
+    }
+}
+
+impl Session {
+    /// Waits for the watch to exit, up to `limit`: its exit code.
+    fn exit(&mut self, limit: Duration, after: &str) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.watch.child.try_wait().expect("wait for the watch") {
+                return status.code();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{after} should end the watch within {} s. The screen:\n{}",
+                limit.as_secs(),
+                self.output.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until no process of the watch runs, up to `limit`.
+    fn nothing_left(&self, limit: Duration, after: &str) {
+        let started = Instant::now();
+        loop {
+            let left = processes_with(&self.watch.marker);
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "after {after}, no process the watch started may still run; after {} s these \
+                 do:\n{}",
+                limit.as_secs(),
+                listed(&left.iter().collect::<Vec<_>>())
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until run `run` is busy in the waiting test (its `sleep 299` runs).
+    fn waiting_in(&self, run: &str, limit: Duration, why: &str) {
+        wait_until(&self.output, limit, why, || {
+            processes_with(&self.watch.marker)
+                .iter()
+                .any(|p| p.command == "sleep 299" && p.run.as_deref() == Some(run))
+        });
+    }
+}
+
+#[test]
+#[ignore = "a minute, builds a copy of lesson 07 and reads /proc: run by .ci/run"]
+fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
+    let course = Course::from_manifest_dir().expect("course.toml");
+    let copy = copy_lesson(&course, "rerun");
+    let marker = format!("QUIZ_WATCH_TEST_{}", std::process::id());
+    let mut session = start_watch(&course, &copy, &marker);
+    let output = &session.output;
 
     // 1. The untouched starter: the failing first screen, in full.
     wait_until(
-        &output,
+        output,
         Duration::from_secs(300),
         "the first run of the starter should end with some checks failing",
         || count(&output.screen()).is_some_and(|(passed, total)| passed < total),
@@ -486,16 +584,10 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
     let tests = copy.krate.join("tests/lesson.rs");
     let original_tests = std::fs::read_to_string(&tests).expect("tests/lesson.rs");
     std::fs::write(&tests, format!("{original_tests}{WAITING_TEST}")).expect("save a test");
-    let waiting = |process: &Process| process.command == "sleep 299";
-    wait_until(
-        &output,
+    session.waiting_in(
+        "2",
         Duration::from_secs(180),
         "a save should start run 2, which reaches the waiting test: did the watch see the save?",
-        || {
-            processes_with(&marker)
-                .iter()
-                .any(|p| waiting(p) && p.run.as_deref() == Some("2"))
-        },
     );
     let second: Vec<Process> = processes_with(&marker)
         .into_iter()
@@ -503,7 +595,9 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
         .collect();
     assert!(
         second.iter().any(|p| p.command.contains("--worker"))
-            && second.iter().any(|p| p.command.contains("lesson-")),
+            && second
+                .iter()
+                .any(|p| p.command.contains("zz_waits_for_the_next_save")),
         "run 2 should be a worker running the lesson's test executable:\n{}",
         listed(&second.iter().collect::<Vec<_>>())
     );
@@ -539,7 +633,7 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
 
     // 4. The rerun passes.
     wait_until(
-        &output,
+        output,
         Duration::from_secs(300),
         "the run after the fix should pass every check",
         || all_passed(&output.screen()),
@@ -551,37 +645,79 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
     );
 
     // 5. q: the watch ends, nothing of it runs any more, the terminal is as it was.
-    pty.type_keys(b"q");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = watch.child.try_wait().expect("wait for the watch") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "q should end the watch within 20 s. The screen:\n{}",
-            output.screen()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0), "q ends the watch with exit code 0");
-    let started = Instant::now();
-    loop {
-        let left = processes_with(&marker);
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "after q, no process the watch started may still run; after 10 s these do:\n{}",
-            listed(&left.iter().collect::<Vec<_>>())
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    session.pty.type_keys(b"q");
+    let code = session.exit(Duration::from_secs(20), "q");
+    assert_eq!(code, Some(0), "q ends the watch with exit code 0");
+    session.nothing_left(Duration::from_secs(10), "q");
     assert_eq!(
-        pty.settings(),
-        before,
+        session.pty.settings(),
+        session.before,
         "after q the terminal's settings (termios) must be what they were before the watch"
     );
-    drop(watch);
+}
+
+/// How a watch can end, besides `q`.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// Ctrl-C, which raw mode turns into a key.
+    CtrlC,
+    /// SIGTERM from outside.
+    Terminated,
+    /// The terminal closes (its window, an ssh connection): the kernel hangs it up.
+    Closed,
+}
+
+#[test]
+#[ignore = "builds a copy of lesson 07 and reads /proc: run by .ci/run"]
+fn every_way_out_of_a_busy_watch_stops_its_run_and_puts_the_terminal_back() {
+    let course = Course::from_manifest_dir().expect("course.toml");
+    let copy = copy_lesson(&course, "ways-out");
+    // Every run stays busy: a test that started a child of its own waits in it.
+    let tests = copy.krate.join("tests/lesson.rs");
+    let original_tests = std::fs::read_to_string(&tests).expect("tests/lesson.rs");
+    std::fs::write(&tests, format!("{original_tests}{WAITING_TEST}")).expect("add a test");
+    for ending in [Ending::CtrlC, Ending::Terminated, Ending::Closed] {
+        let marker = format!("QUIZ_WATCH_TEST_{}_{ending:?}", std::process::id());
+        let mut session = start_watch(&course, &copy, &marker);
+        session.waiting_in(
+            "1",
+            Duration::from_secs(300),
+            "the first run should reach the waiting test",
+        );
+        let after = format!("{ending:?}");
+        match ending {
+            Ending::CtrlC => session.pty.type_keys(b"\x03"),
+            Ending::Terminated => {
+                let pid = i32::try_from(session.watch.child.id()).expect("a pid");
+                // SAFETY: kill(2) with plain integers, to the watch this test started.
+                unsafe {
+                    libc::kill(pid, libc::SIGTERM);
+                }
+            }
+            Ending::Closed => {
+                // The terminal side of the pty goes: its master, every copy of it.
+                let Session { output, pty, .. } = &mut session;
+                drop(std::mem::replace(output, Output::none()));
+                pty.close_master();
+            }
+        }
+        let code = session.exit(Duration::from_secs(20), &after);
+        session.nothing_left(Duration::from_secs(10), &after);
+        match ending {
+            Ending::Closed => {
+                assert!(
+                    code.is_some(),
+                    "a closed terminal ends the watch, not a signal"
+                )
+            }
+            _ => {
+                assert_eq!(code, Some(0), "{after} ends the watch with exit code 0");
+                assert_eq!(
+                    session.pty.settings(),
+                    session.before,
+                    "after {after} the terminal's settings (termios) must be what they were"
+                );
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context;
-use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use notify_debouncer_full::notify::event::{MetadataKind, ModifyKind};
 use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
@@ -30,7 +30,7 @@ use crate::progress::ProgressFile;
 use crate::questions::Quiz;
 use crate::style::Style;
 use screen::{RunState, Screen};
-use terminal::{Signals, Terminal};
+use terminal::{Input, Keys, Signals, Terminal};
 use worker::{Message, Report, Run};
 
 /// Saves closer together than this are one change (an editor that writes a file in steps, a
@@ -108,11 +108,16 @@ enum News {
     WatchFailed(String),
     /// Run `number` said something.
     Run(u64, Message),
+    /// A key, a resize, or the terminal's end.
+    Terminal(Input),
 }
 
-/// What a key asks the loop to do next.
+/// What the loop does after some news.
 enum Next {
+    /// Draw the screen again.
     Go,
+    /// Nothing to show.
+    Same,
     Quit,
 }
 
@@ -136,6 +141,8 @@ struct Watch<'a> {
     hint: Option<String>,
     notice: Option<String>,
     links: bool,
+    /// The quiz's or the diff's output is on screen until the next key.
+    aside: bool,
 }
 
 impl<'a> Watch<'a> {
@@ -176,43 +183,47 @@ impl<'a> Watch<'a> {
             hint: None,
             notice: None,
             links: terminal::links_supported(|name| std::env::var(name).ok()),
+            aside: false,
         })
     }
 
     fn run(&mut self) -> anyhow::Result<Verdict> {
         let signals = Signals::register()?;
         let mut terminal = Terminal::enter()?;
+        let news = self.news.clone();
+        let keys = Keys::start(move |input| news.send(News::Terminal(input)).is_ok());
         self.watcher = Some(watch_files(&self.dir, self.news.clone())?);
         self.restart()?;
-        self.draw()?;
-        loop {
-            if signals.stop() {
-                break;
+        // A terminal that cannot be read or written any more has gone (closed): the watch
+        // ends as after q.
+        let mut alive = self.draw().is_ok();
+        while alive && !signals.stop() && !terminal::gone() {
+            let mut batch = Vec::new();
+            match self.inbox.recv_timeout(TICK) {
+                Ok(news) => batch.push(news),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
+            batch.extend(std::iter::from_fn(|| self.inbox.try_recv().ok()));
             let mut changed = false;
-            if event::poll(TICK).context("cannot read the terminal")? {
-                match event::read().context("cannot read the terminal")? {
-                    Event::Key(key) if key.kind != KeyEventKind::Release => {
-                        match self.key(key, &mut terminal, &signals)? {
-                            Next::Quit => break,
-                            Next::Go => changed = true,
-                        }
+            for news in batch {
+                match self.handle(news, &mut terminal, &keys, &signals)? {
+                    Next::Quit => {
+                        alive = false;
+                        break;
                     }
-                    Event::Resize(..) => changed = true,
-                    _ => {}
+                    Next::Go => changed = true,
+                    Next::Same => {}
                 }
             }
-            while let Ok(news) = self.inbox.try_recv() {
-                self.hear(news)?;
-                changed = true;
-            }
-            if changed {
-                self.draw()?;
+            if alive && changed && !self.aside {
+                alive = self.draw().is_ok();
             }
         }
         self.stop();
         drop(terminal);
-        println!();
+        // Below the screen, for the shell's prompt (if the terminal is still there).
+        let _ = writeln!(std::io::stdout());
         Ok(Verdict::Passed)
     }
 
@@ -238,8 +249,25 @@ impl<'a> Watch<'a> {
         Ok(())
     }
 
-    fn hear(&mut self, news: News) -> anyhow::Result<()> {
+    fn handle(
+        &mut self,
+        news: News,
+        terminal: &mut Terminal,
+        keys: &Keys,
+        signals: &Signals,
+    ) -> anyhow::Result<Next> {
         match news {
+            News::Terminal(Input::Gone) => return Ok(Next::Quit),
+            News::Terminal(Input::Event(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                if self.aside {
+                    // Any key after the quiz or the diff: back to the watch.
+                    self.aside = false;
+                    return Ok(Next::Go);
+                }
+                return self.key(key, terminal, keys, signals);
+            }
+            News::Terminal(Input::Event(Event::Resize(..))) => return Ok(Next::Go),
+            News::Terminal(_) => return Ok(Next::Same),
             News::Saved => {
                 self.notice = None;
                 self.restart()?;
@@ -251,7 +279,7 @@ impl<'a> Watch<'a> {
             }
             News::Run(number, message) => {
                 if number != self.started {
-                    return Ok(()); // the last words of a run that was stopped
+                    return Ok(Next::Same); // the last words of a run that was stopped
                 }
                 match message {
                     Message::Report(Report::Check(check)) => self.state.checks.push(check),
@@ -270,7 +298,7 @@ impl<'a> Watch<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(Next::Go)
     }
 
     /// Whether the crate watched is the learner's own (`lessons/NN-slug`): only its checks go
@@ -303,6 +331,7 @@ impl<'a> Watch<'a> {
         &mut self,
         key: KeyEvent,
         terminal: &mut Terminal,
+        keys: &Keys,
         signals: &Signals,
     ) -> anyhow::Result<Next> {
         self.notice = None;
@@ -313,11 +342,8 @@ impl<'a> Watch<'a> {
             KeyCode::Char('q') | KeyCode::Esc => return Ok(Next::Quit),
             KeyCode::Char('r') => self.restart()?,
             KeyCode::Char('h') => self.next_hint()?,
-            KeyCode::Char('t') => {
-                self.take_quiz(terminal, signals)?;
-                // The map may say more now (the quiz passed).
-            }
-            KeyCode::Char('d') if passed => self.show_diff(terminal)?,
+            KeyCode::Char('t') => self.take_quiz(terminal, keys, signals)?,
+            KeyCode::Char('d') if passed => self.show_diff(terminal, keys)?,
             KeyCode::Char('d') => {
                 self.notice = Some(
                     "d shows your crate against the solution once every check passes.".to_string(),
@@ -370,8 +396,14 @@ impl<'a> Watch<'a> {
         Ok(())
     }
 
-    /// Runs `cargo quiz take NN` on the terminal, then waits for a key.
-    fn take_quiz(&mut self, terminal: &mut Terminal, signals: &Signals) -> anyhow::Result<()> {
+    /// Runs `cargo quiz take NN` on the terminal; the watch comes back at the next key.
+    fn take_quiz(
+        &mut self,
+        terminal: &mut Terminal,
+        keys: &Keys,
+        signals: &Signals,
+    ) -> anyhow::Result<()> {
+        keys.pause();
         terminal.suspend();
         clear_screen()?;
         let exe = std::env::current_exe().context("cannot find the quiz binary to run")?;
@@ -385,12 +417,13 @@ impl<'a> Watch<'a> {
         if let Err(error) = status {
             println!("cannot run the quiz: {error}");
         }
-        self.back_to_watch(terminal)
+        self.back_to_watch(terminal, keys)
     }
 
-    fn show_diff(&mut self, terminal: &mut Terminal) -> anyhow::Result<()> {
+    fn show_diff(&mut self, terminal: &mut Terminal, keys: &Keys) -> anyhow::Result<()> {
         let solution = self.course.crate_dir(&self.lesson, Side::Solution);
         let style = Style::for_stdout();
+        keys.pause();
         terminal.suspend();
         clear_screen()?;
         match crate::diff::render(&self.dir, &solution, style) {
@@ -407,20 +440,17 @@ impl<'a> Watch<'a> {
             }
             None => println!("Your crate is the same as the solution."),
         }
-        self.back_to_watch(terminal)
+        self.back_to_watch(terminal, keys)
     }
 
-    fn back_to_watch(&mut self, terminal: &mut Terminal) -> anyhow::Result<()> {
+    /// Leaves what was shown on screen until the next key, which brings the watch back.
+    fn back_to_watch(&mut self, terminal: &mut Terminal, keys: &Keys) -> anyhow::Result<()> {
         print!("\nPress any key to go back to the watch.");
         std::io::stdout().flush()?;
         terminal.resume()?;
-        loop {
-            if let Event::Key(key) = event::read().context("cannot read the terminal")?
-                && key.kind == KeyEventKind::Press
-            {
-                return Ok(());
-            }
-        }
+        keys.resume();
+        self.aside = true;
+        Ok(())
     }
 
     /// Moves the watch to `next` lesson's crate.

@@ -6,8 +6,11 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use anyhow::Context;
+use crossterm::event::{self, Event};
 use crossterm::{cursor, execute, terminal};
 
 /// Raw mode and a hidden cursor until dropped.
@@ -58,6 +61,86 @@ impl Drop for Terminal {
         if self.raw {
             restore();
         }
+    }
+}
+
+/// Whether the terminal has gone (closed, hung up): reading it would only ever fail.
+pub fn gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one pollfd of ours, no waiting; POLLHUP, POLLERR and POLLNVAL are reported
+    // whatever `events` asks.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+/// What the key reader tells the loop.
+#[derive(Debug)]
+pub enum Input {
+    Event(Event),
+    /// The terminal cannot be read any more.
+    Gone,
+}
+
+/// The keys, read on a thread of their own. crossterm 0.29's reader spins forever, inside
+/// `event::poll` whatever its time limit, once the terminal is gone (crossterm issue #793):
+/// the loop must never wait in it, so it waits on a channel, and watches for the terminal's
+/// end by itself ([`gone`] and SIGHUP).
+pub struct Keys {
+    pause: mpsc::Sender<mpsc::Sender<()>>,
+    resume: mpsc::Sender<()>,
+}
+
+impl Keys {
+    /// Starts reading; each key (and resize) goes to `send`.
+    pub fn start(send: impl Fn(Input) -> bool + Send + 'static) -> Keys {
+        let (pause, pauses) = mpsc::channel::<mpsc::Sender<()>>();
+        let (resume, resumes) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            loop {
+                match pauses.try_recv() {
+                    Ok(paused) => {
+                        let _ = paused.send(());
+                        if resumes.recv().is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                    Err(mpsc::TryRecvError::Empty) => {}
+                }
+                let input = match event::poll(Duration::from_millis(100)) {
+                    Ok(false) => continue,
+                    Ok(true) => match event::read() {
+                        Ok(event) => Input::Event(event),
+                        Err(_) => Input::Gone,
+                    },
+                    Err(_) => Input::Gone,
+                };
+                let gone = matches!(input, Input::Gone);
+                if !send(input) || gone {
+                    return;
+                }
+            }
+        });
+        Keys { pause, resume }
+    }
+
+    /// Stops reading until [`Keys::resume`], so that a program run in the foreground (the
+    /// quiz) gets every key typed.
+    pub fn pause(&self) {
+        let (paused, ack) = mpsc::channel();
+        if self.pause.send(paused).is_ok() {
+            // The reader acknowledges between two polls of at most 100 ms.
+            let _ = ack.recv_timeout(Duration::from_secs(2));
+        }
+    }
+
+    pub fn resume(&self) {
+        let _ = self.resume.send(());
     }
 }
 
