@@ -101,10 +101,14 @@ pub fn main() -> ExitCode {
         Ok(Verdict::Failed) => ExitCode::from(1),
         Err(error) => {
             let style = Style::for_stdout();
-            match error.downcast_ref::<BadInput>() {
-                Some(bad) => eprintln!("{} {bad}", style.red("error:")),
-                None => eprintln!("{} {error:#}", style.red("error:")),
-            }
+            let said = match error.downcast_ref::<BadInput>() {
+                Some(bad) => bad.to_string(),
+                None => format!("{error:#}"),
+            };
+            eprintln!(
+                "{}",
+                style.hang(&format!("{} ", style.red("error:")), &said)
+            );
             ExitCode::from(2)
         }
     }
@@ -235,7 +239,7 @@ fn take(
                 lesson.number
             )
         };
-        println!("{next}");
+        println!("{}", style.wrap(&next));
         Ok(Verdict::Passed)
     } else {
         Ok(Verdict::Failed)
@@ -266,7 +270,7 @@ fn check(
     let quiz = load_quiz(course, lesson)?;
     println!(
         "{}",
-        style.bold(&format!("Checking lesson {} in {}", lesson, dir.display()))
+        style.bold(&style.wrap(&format!("Checking lesson {} in {}", lesson, dir.display())))
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -332,11 +336,11 @@ fn diff(course: &Course, number: &str, style: Style) -> anyhow::Result<Verdict> 
         Some(shown) => {
             println!(
                 "{}",
-                style.dim(&format!(
+                style.dim(&style.wrap(&format!(
                     "- lines: yours ({}), + lines: the solution ({})",
                     mine.display(),
                     solution.display()
-                ))
+                )))
             );
             print!("{shown}");
         }
@@ -354,11 +358,7 @@ fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow:
     for (index, earlier) in quiz.hints.iter().enumerate().take(seen) {
         println!(
             "{}",
-            style.dim(&format!(
-                "Hint {} of {total}: {}",
-                index + 1,
-                earlier.trim()
-            ))
+            style.dim(&style.hang(&format!("Hint {} of {total}: ", index + 1), earlier.trim()))
         );
     }
     if seen < total {
@@ -366,9 +366,11 @@ fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow:
             println!();
         }
         println!(
-            "{} {}",
-            style.bold(&format!("Hint {} of {total}:", seen + 1)),
-            quiz.hints[seen].trim()
+            "{}",
+            style.hang(
+                &format!("{} ", style.bold(&format!("Hint {} of {total}:", seen + 1))),
+                quiz.hints[seen].trim()
+            )
         );
         file.update(&lesson.number, |p| p.hints_shown = seen + 1);
         file.save()?;
@@ -381,22 +383,24 @@ fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow:
             println!("\nThat was the last hint.");
         }
     } else {
-        println!(
-            "\nThose are all the hints. The tests in lessons/{}/tests/lesson.rs are the whole \
+        let all = format!(
+            "Those are all the hints. The tests in lessons/{}/tests/lesson.rs are the whole \
              spec: their names are the rules, their messages say what was expected.",
             lesson.dir_name()
         );
+        println!("\n{}", style.wrap(&all));
     }
     let todos = Todos::find(&course.crate_dir(lesson, Side::Lesson));
     let where_ = todos.hint(None);
     if !where_.is_empty() {
-        println!("\n{where_}");
+        println!("\n{}", style.wrap(&where_));
     }
-    println!(
-        "\nThe lesson text: lessons/{}/README.md; check your work: cargo quiz check {}",
+    let next = format!(
+        "The lesson text: lessons/{}/README.md; check your work: cargo quiz check {}",
         lesson.dir_name(),
         lesson.number
     );
+    println!("\n{}", style.wrap(&next));
     Ok(Verdict::Passed)
 }
 

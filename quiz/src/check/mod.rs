@@ -727,6 +727,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failure_reads_as_three_columns_wrapped_to_the_width() {
+        let check = Check {
+            name: "test get link returns the stored url".to_string(),
+            result: Err(Failure::new(
+                "get link returns the stored url (tests/lesson.rs, `get_link_returns_the_stored_url`)",
+                "assertion failed: the link came back as https://example.com/A%20B#frag",
+                "Exercise 1, `get_link` in src/server.rs: the test stores an odd URL (capitals, a \
+                 space, a fragment) and expects it back unchanged.",
+            )),
+        };
+        let shown = render_check(Style::plain().with_width(60), &check, usize::MAX);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "FAIL test get link returns the stored url");
+        assert!(lines[1].starts_with("       expected: get link"), "{shown}");
+        for line in &lines {
+            assert!(
+                line.chars().count() <= 60 || line.trim() == "https://example.com/A%20B#frag",
+                "a line is wider than 60 columns:\n{shown}"
+            );
+        }
+        let mut continued = 0;
+        for line in &lines[1..] {
+            let labelled = ["expected:", "got:", "hint:"]
+                .iter()
+                .any(|label| line.starts_with(&format!("       {label}")));
+            assert!(
+                labelled || line.starts_with(&" ".repeat(17)),
+                "a continued line starts under the text, not under the label:\n{shown}"
+            );
+            continued += usize::from(!labelled);
+        }
+        assert!(continued > 0, "the hint is long enough to wrap:\n{shown}");
+        assert!(
+            shown.contains("`get_link_returns_the_stored_url`"),
+            "a code span stays whole:\n{shown}"
+        );
+    }
+
+    #[test]
     fn a_todo_in_another_function_is_named_with_its_place() {
         let message = "thread 'decode_key_reads_large_field_numbers' (7) panicked at \
                        lessons/04-serialization/src/lib.rs:40:5:\nnot yet implemented: decode_varint";
