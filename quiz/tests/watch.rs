@@ -580,6 +580,48 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
         "every line fits the terminal's 100 columns:\n{screen}"
     );
 
+    // The keys on a failing screen: the next hint; no diff yet; the quiz on the terminal,
+    // left with q, and the watch back at the next key.
+    session.pty.type_keys(b"h");
+    wait_until(
+        output,
+        Duration::from_secs(10),
+        "h should show the lesson's first hint",
+        || output.screen().contains("Hint 1 of "),
+    );
+    session.pty.type_keys(b"d");
+    wait_until(
+        output,
+        Duration::from_secs(10),
+        "d before the check passes should say when it works, not show the solution",
+        || output.screen().contains("once every check passes"),
+    );
+    session.pty.type_keys(b"t");
+    wait_until(
+        output,
+        Duration::from_secs(20),
+        "t should start the quiz on the terminal",
+        || output.screen().contains("[1/") && output.screen().contains("your answer"),
+    );
+    session.pty.type_keys(b"q\r");
+    wait_until(
+        output,
+        Duration::from_secs(20),
+        "q in the quiz should stop it and say how to go back to the watch",
+        || {
+            output
+                .screen()
+                .contains("Press any key to go back to the watch")
+        },
+    );
+    session.pty.type_keys(b"x");
+    wait_until(
+        output,
+        Duration::from_secs(10),
+        "any key after the quiz should bring the watch's screen back",
+        || output.screen().contains("FAIL ") && output.screen().contains("q quit"),
+    );
+
     // 2. A save: a new run, which stays busy in a test that started a child of its own.
     let tests = copy.krate.join("tests/lesson.rs");
     let original_tests = std::fs::read_to_string(&tests).expect("tests/lesson.rs");
@@ -642,6 +684,28 @@ fn watch_reruns_on_save_stops_the_old_run_whole_and_leaves_nothing_behind() {
     assert!(
         screen.contains("d diff") && screen.contains("Every check of lesson 07 passes"),
         "a passing screen offers the diff and says what passed:\n{screen}"
+    );
+
+    // d, now that the check passes: the crate against the solution (the same, after a fix that
+    // is the solution's code), then back.
+    session.pty.type_keys(b"d");
+    wait_until(
+        output,
+        Duration::from_secs(20),
+        "d after the check passes should compare the crate with the solution (the fix is the \
+         solution's code)",
+        || {
+            output
+                .screen()
+                .contains("Your crate is the same as the solution.")
+        },
+    );
+    session.pty.type_keys(b"x");
+    wait_until(
+        output,
+        Duration::from_secs(10),
+        "any key after the diff should bring the watch's screen back",
+        || all_passed(&output.screen()),
     );
 
     // 5. q: the watch ends, nothing of it runs any more, the terminal is as it was.
