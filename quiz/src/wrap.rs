@@ -27,8 +27,8 @@ pub fn wrap(text: &str, width: usize) -> String {
     out
 }
 
-/// `prefix` followed by `text` wrapped to `width`: the lines after the first are indented by the
-/// prefix's width, so `text` reads as one column beside it.
+/// `prefix` followed by `text` wrapped to `width`: the lines after the first, blank ones too, are
+/// indented by the prefix's width, so `text` reads as one column beside it.
 pub fn hang(prefix: &str, text: &str, width: usize) -> String {
     let lead = visible_width(prefix);
     let pad = " ".repeat(lead);
@@ -38,10 +38,9 @@ pub fn hang(prefix: &str, text: &str, width: usize) -> String {
         if index == 0 {
             out.push_str(prefix);
         } else {
+            // A blank line too stays in the column: the block reads as one.
             out.push('\n');
-            if !line.is_empty() {
-                out.push_str(&pad);
-            }
+            out.push_str(&pad);
         }
         out.push_str(line);
     }

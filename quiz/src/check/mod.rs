@@ -759,9 +759,25 @@ mod tests {
             continued += usize::from(!labelled);
         }
         assert!(continued > 0, "the hint is long enough to wrap:\n{shown}");
+
         assert!(
             shown.contains("`get_link_returns_the_stored_url`"),
             "a code span stays whole:\n{shown}"
+        );
+
+        // A blank line in what came back stays inside the block: the report's readers (and
+        // the course's tests) take a failure's block as the indented lines after its name.
+        let check = Check {
+            name: "the program prints what the lesson shows".to_string(),
+            result: Err(Failure::new("two lines", "first\n\nsecond", "Run it.")),
+        };
+        let blank = render_check(Style::plain(), &check, usize::MAX);
+        assert!(
+            blank
+                .lines()
+                .skip(1)
+                .all(|line| line.starts_with("       ")),
+            "every line of the block is indented:\n{blank}"
         );
     }
 

@@ -96,8 +96,7 @@ pub(crate) fn run(course: &Course, args: &Args, progress: &Path) -> anyhow::Resu
         ))
         .into());
     }
-    let mut watch = Watch::new(course, lesson, quiz, dir, args.path.is_some(), progress)?;
-    watch.run()
+    Watch::new(course, lesson, quiz, dir, args.path.is_some(), progress).run()
 }
 
 /// What happened that the loop must look at.
@@ -131,7 +130,6 @@ struct Watch<'a> {
     one_crate: bool,
     news: mpsc::Sender<News>,
     inbox: mpsc::Receiver<News>,
-    runs: mpsc::Sender<(u64, Message)>,
     watcher: Option<Files>,
     run: Option<Run>,
     /// Runs started so far; the next run's number is one more.
@@ -153,19 +151,9 @@ impl<'a> Watch<'a> {
         dir: PathBuf,
         one_crate: bool,
         progress: &Path,
-    ) -> anyhow::Result<Watch<'a>> {
+    ) -> Watch<'a> {
         let (news, inbox) = mpsc::channel();
-        let (runs, from_runs) = mpsc::channel::<(u64, Message)>();
-        // The runs' messages join the rest of the news.
-        let forward = news.clone();
-        std::thread::spawn(move || {
-            for (number, message) in from_runs {
-                if forward.send(News::Run(number, message)).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(Watch {
+        Watch {
             course,
             progress: progress.to_path_buf(),
             lesson: lesson.clone(),
@@ -174,7 +162,6 @@ impl<'a> Watch<'a> {
             one_crate,
             news,
             inbox,
-            runs,
             watcher: None,
             run: None,
             started: 0,
@@ -184,7 +171,7 @@ impl<'a> Watch<'a> {
             notice: None,
             links: terminal::links_supported(|name| std::env::var(name).ok()),
             aside: false,
-        })
+        }
     }
 
     fn run(&mut self) -> anyhow::Result<Verdict> {
@@ -239,12 +226,13 @@ impl<'a> Watch<'a> {
         self.stop();
         self.started += 1;
         self.state = RunState::default();
+        let (news, number) = (self.news.clone(), self.started);
         self.run = Some(worker::Run::start(
-            self.started,
+            number,
             self.course.root(),
             &self.lesson,
             &self.dir,
-            self.runs.clone(),
+            move |message| news.send(News::Run(number, message)).is_ok(),
         )?);
         Ok(())
     }
@@ -339,7 +327,7 @@ impl<'a> Watch<'a> {
         let passed = self.state.passed();
         match key.code {
             KeyCode::Char('c' | 'd') if control => return Ok(Next::Quit),
-            KeyCode::Char('q') | KeyCode::Esc => return Ok(Next::Quit),
+            KeyCode::Char('q') => return Ok(Next::Quit),
             KeyCode::Char('r') => self.restart()?,
             KeyCode::Char('h') => self.next_hint()?,
             KeyCode::Char('t') => self.take_quiz(terminal, keys, signals)?,

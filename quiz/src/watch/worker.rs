@@ -96,7 +96,7 @@ pub fn work(course: &Course, lesson: &Lesson, dir: &Path) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// What a run sends to the watch, tagged with the run's number.
+/// What a run tells the watch.
 #[derive(Debug)]
 pub enum Message {
     Report(Report),
@@ -108,7 +108,6 @@ pub enum Message {
 
 /// A worker running, seen from the watch. Dropping it stops the run.
 pub struct Run {
-    pub number: u64,
     child: Child,
     /// Closing it tells the worker to stop.
     stdin: Option<ChildStdin>,
@@ -117,13 +116,14 @@ pub struct Run {
 }
 
 impl Run {
-    /// Starts run `number` of the check of `dir`; what it reports goes to `messages`.
+    /// Starts run `number` of the check of `dir`; what it reports goes to `tell` (until that
+    /// returns false: the watch is gone).
     pub fn start(
         number: u64,
         course_root: &Path,
         lesson: &Lesson,
         dir: &Path,
-        messages: mpsc::Sender<(u64, Message)>,
+        tell: impl Fn(Message) -> bool + Clone + Send + 'static,
     ) -> anyhow::Result<Run> {
         let exe = std::env::current_exe().context("cannot find the quiz binary to run")?;
         let mut child = Command::new(exe)
@@ -141,29 +141,28 @@ impl Run {
         let stdout = child.stdout.take().context("the check's stdout")?;
         let stderr = child.stderr.take().context("the check's stderr")?;
         let (ended_tx, ended) = mpsc::channel::<()>();
-        let reports = messages.clone();
+        let tell_reports = tell.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let message = match serde_json::from_str::<Report>(&line) {
                     Ok(report) => Message::Report(report),
                     Err(_) => Message::Status(line),
                 };
-                if reports.send((number, message)).is_err() {
+                if !tell_reports(message) {
                     break;
                 }
             }
-            let _ = reports.send((number, Message::Ended));
+            let _ = tell_reports(Message::Ended);
             drop(ended_tx);
         });
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if messages.send((number, Message::Status(line))).is_err() {
+                if !tell(Message::Status(line)) {
                     break;
                 }
             }
         });
         Ok(Run {
-            number,
             child,
             stdin,
             ended,
