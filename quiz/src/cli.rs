@@ -77,11 +77,18 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Work on a lesson with its check rerunning every time you save: the first failing check
+    /// with its hint, and one-key commands (h hint, d diff, t quiz, n next lesson, r rerun, q
+    /// quit).
+    ///
+    /// It runs what `cargo quiz check NN` runs. Exit codes: 0 after q, 2 for bad input (an
+    /// unknown lesson, no terminal).
+    Watch(crate::watch::Args),
 }
 
 /// What a command found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+pub(crate) enum Verdict {
     Passed,
     Failed,
 }
@@ -94,10 +101,14 @@ pub fn main() -> ExitCode {
         Ok(Verdict::Failed) => ExitCode::from(1),
         Err(error) => {
             let style = Style::for_stdout();
-            match error.downcast_ref::<BadInput>() {
-                Some(bad) => eprintln!("{} {bad}", style.red("error:")),
-                None => eprintln!("{} {error:#}", style.red("error:")),
-            }
+            let said = match error.downcast_ref::<BadInput>() {
+                Some(bad) => bad.to_string(),
+                None => format!("{error:#}"),
+            };
+            eprintln!(
+                "{}",
+                style.hang(&format!("{} ", style.red("error:")), &said)
+            );
             ExitCode::from(2)
         }
     }
@@ -117,7 +128,7 @@ fn find_course(cli: &Cli) -> anyhow::Result<Course> {
     Course::load(&root).map_err(|error| BadInput(format!("{error:#}")).into())
 }
 
-fn ready_lesson<'a>(course: &'a Course, number: &str) -> Result<&'a Lesson, BadInput> {
+pub(crate) fn ready_lesson<'a>(course: &'a Course, number: &str) -> Result<&'a Lesson, BadInput> {
     let lesson = course
         .lesson(number)
         .map_err(|error| BadInput(format!("{error:#}")))?;
@@ -130,7 +141,7 @@ fn ready_lesson<'a>(course: &'a Course, number: &str) -> Result<&'a Lesson, BadI
     Ok(lesson)
 }
 
-fn load_quiz(course: &Course, lesson: &Lesson) -> Result<Quiz, BadInput> {
+pub(crate) fn load_quiz(course: &Course, lesson: &Lesson) -> Result<Quiz, BadInput> {
     Quiz::load(&course.quiz_file(lesson))
         .map_err(|error| BadInput(format!("malformed question file: {error}")))
 }
@@ -160,6 +171,7 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
         Some(Command::Diff { lesson }) => diff(&course, lesson, style),
         Some(Command::Hint { lesson }) => hint(&course, lesson, &progress, style),
         Some(Command::Reset { lesson, yes }) => reset(&course, lesson, *yes, &progress, style),
+        Some(Command::Watch(args)) => crate::watch::run(&course, args, &progress),
     }
 }
 
@@ -227,14 +239,14 @@ fn take(
                 lesson.number
             )
         };
-        println!("{next}");
+        println!("{}", style.wrap(&next));
         Ok(Verdict::Passed)
     } else {
         Ok(Verdict::Failed)
     }
 }
 
-fn same_dir(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_dir(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -258,7 +270,7 @@ fn check(
     let quiz = load_quiz(course, lesson)?;
     println!(
         "{}",
-        style.bold(&format!("Checking lesson {} in {}", lesson, dir.display()))
+        style.bold(&style.wrap(&format!("Checking lesson {} in {}", lesson, dir.display())))
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -324,11 +336,11 @@ fn diff(course: &Course, number: &str, style: Style) -> anyhow::Result<Verdict> 
         Some(shown) => {
             println!(
                 "{}",
-                style.dim(&format!(
+                style.dim(&style.wrap(&format!(
                     "- lines: yours ({}), + lines: the solution ({})",
                     mine.display(),
                     solution.display()
-                ))
+                )))
             );
             print!("{shown}");
         }
@@ -346,11 +358,7 @@ fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow:
     for (index, earlier) in quiz.hints.iter().enumerate().take(seen) {
         println!(
             "{}",
-            style.dim(&format!(
-                "Hint {} of {total}: {}",
-                index + 1,
-                earlier.trim()
-            ))
+            style.dim(&style.hang(&format!("Hint {} of {total}: ", index + 1), earlier.trim()))
         );
     }
     if seen < total {
@@ -358,9 +366,11 @@ fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow:
             println!();
         }
         println!(
-            "{} {}",
-            style.bold(&format!("Hint {} of {total}:", seen + 1)),
-            quiz.hints[seen].trim()
+            "{}",
+            style.hang(
+                &format!("{} ", style.bold(&format!("Hint {} of {total}:", seen + 1))),
+                quiz.hints[seen].trim()
+            )
         );
         file.update(&lesson.number, |p| p.hints_shown = seen + 1);
         file.save()?;
@@ -373,22 +383,24 @@ fn hint(course: &Course, number: &str, progress: &Path, style: Style) -> anyhow:
             println!("\nThat was the last hint.");
         }
     } else {
-        println!(
-            "\nThose are all the hints. The tests in lessons/{}/tests/lesson.rs are the whole \
+        let all = format!(
+            "Those are all the hints. The tests in lessons/{}/tests/lesson.rs are the whole \
              spec: their names are the rules, their messages say what was expected.",
             lesson.dir_name()
         );
+        println!("\n{}", style.wrap(&all));
     }
     let todos = Todos::find(&course.crate_dir(lesson, Side::Lesson));
     let where_ = todos.hint(None);
     if !where_.is_empty() {
-        println!("\n{where_}");
+        println!("\n{}", style.wrap(&where_));
     }
-    println!(
-        "\nThe lesson text: lessons/{}/README.md; check your work: cargo quiz check {}",
+    let next = format!(
+        "The lesson text: lessons/{}/README.md; check your work: cargo quiz check {}",
         lesson.dir_name(),
         lesson.number
     );
+    println!("\n{}", style.wrap(&next));
     Ok(Verdict::Passed)
 }
 

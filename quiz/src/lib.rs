@@ -15,6 +15,8 @@ pub mod questions;
 pub mod readme;
 pub mod style;
 pub mod take;
+pub mod watch;
+pub mod wrap;
 
 /// Input the checker cannot work with: an unknown lesson, a malformed file, no terminal for an
 /// interactive quiz. `cargo quiz` prints it and exits with code 2.

@@ -122,7 +122,8 @@ pub fn render(course: &Course, progress: &Progress, style: Style) -> String {
             );
             let _ = writeln!(
                 out,
-                "  3. run   cargo quiz check {}{}",
+                "  3. run   cargo quiz watch {}   (it reruns cargo quiz check {} at every save){}",
+                lesson.number,
                 lesson.number,
                 if p.check { "   (passed)" } else { "" }
             );

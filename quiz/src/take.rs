@@ -120,13 +120,20 @@ fn show_question(
     writeln!(out)?;
     writeln!(
         out,
-        "{} {}",
-        style.dim(&format!("[{number}/{total}]")),
-        style.bold(question.prompt.trim())
+        "{}",
+        style.hang(
+            &format!("{} ", style.dim(&format!("[{number}/{total}]"))),
+            &style.bold(question.prompt.trim())
+        )
     )?;
     if let Kind::Choice { choices, .. } = &question.kind {
         for (shown, &index) in order.iter().enumerate() {
-            writeln!(out, "  {}) {}", letter(shown), choices[index].text)?;
+            let choice = &choices[index].text;
+            writeln!(
+                out,
+                "{}",
+                style.hang(&format!("  {}) ", letter(shown)), choice)
+            )?;
         }
     }
     Ok(())
@@ -146,49 +153,50 @@ fn show_verdict(
         match (&question.kind, given) {
             (Kind::Choice { choices, answer }, Answer::Choice(chosen)) => {
                 let shown = order.iter().position(|&i| i == *answer).unwrap_or(*answer);
-                writeln!(
-                    out,
+                let why = format!(
                     "{} {}",
                     style.red("Not quite."),
                     choices[*chosen].why.trim()
-                )?;
-                writeln!(
-                    out,
-                    "The answer is {}) {}",
-                    letter(shown),
-                    choices[*answer].text
-                )?;
+                );
+                writeln!(out, "{}", style.wrap(&why))?;
+                let right = format!("The answer is {}) {}", letter(shown), choices[*answer].text);
+                writeln!(out, "{}", style.wrap(&right))?;
             }
-            _ => writeln!(
-                out,
-                "{} The answer is {}",
-                style.red("Not quite."),
-                question.right_answer()
-            )?,
+            _ => {
+                let right = format!(
+                    "{} The answer is {}",
+                    style.red("Not quite."),
+                    question.right_answer()
+                );
+                writeln!(out, "{}", style.wrap(&right))?;
+            }
         }
     }
-    writeln!(out, "{}", style.dim(question.explanation.trim()))
+    writeln!(
+        out,
+        "{}",
+        style.dim(&style.wrap(question.explanation.trim()))
+    )
 }
 
 fn show_score(out: &mut impl Write, style: Style, score: Score) -> std::io::Result<()> {
     writeln!(out)?;
-    if score.passed() {
-        writeln!(
-            out,
+    let said = if score.passed() {
+        format!(
             "{} {score} right (the pass mark is {} of {}).",
             style.green("Quiz passed:"),
             score.pass_mark,
             score.total
         )
     } else {
-        writeln!(
-            out,
+        format!(
             "{} {score} right; the pass mark is {} of {}. Reread the lesson and try again.",
             style.red("Not passed yet:"),
             score.pass_mark,
             score.total
         )
-    }
+    };
+    writeln!(out, "{}", style.wrap(&said))
 }
 
 /// Reads one line; `None` when the input has ended.
@@ -207,12 +215,12 @@ pub fn interactive(
     shuffler: &mut Shuffler,
 ) -> anyhow::Result<Ending> {
     let total = quiz.questions.len();
-    writeln!(
-        out,
+    let how = format!(
         "{total} questions; answer with a letter, or type the answer where there are no choices \
          (q to stop). You pass with {} right.",
         quiz.pass_mark()
-    )?;
+    );
+    writeln!(out, "{}", style.wrap(&how))?;
     let mut right = 0;
     for (index, question) in quiz.questions.iter().enumerate() {
         let count = match &question.kind {
@@ -289,23 +297,24 @@ pub fn with_answers(
             (_, Answer::Text(text)) => text.clone(),
             (_, Answer::Choice(i)) => i.to_string(),
         };
+        let line = format!(
+            "[{}/{total}] {}: you answered {chosen}",
+            index + 1,
+            question.prompt.trim()
+        );
         writeln!(
             out,
-            "{} [{}/{total}] {}: you answered {chosen}",
-            style.verdict(correct),
-            index + 1,
-            question.prompt.trim(),
+            "{}",
+            style.hang(&format!("{} ", style.verdict(correct)), &line)
         )?;
         if !correct {
+            let indent = "       ";
             if let (Kind::Choice { choices, .. }, Answer::Choice(i)) = (&question.kind, given) {
-                writeln!(out, "       {}", choices[*i].why.trim())?;
+                writeln!(out, "{}", style.hang(indent, choices[*i].why.trim()))?;
             }
-            writeln!(
-                out,
-                "       the answer is: {}\n       {}",
-                question.right_answer(),
-                question.explanation.trim()
-            )?;
+            let right = format!("the answer is: {}", question.right_answer());
+            writeln!(out, "{}", style.hang(indent, &right))?;
+            writeln!(out, "{}", style.hang(indent, question.explanation.trim()))?;
         }
     }
     let score = Score {

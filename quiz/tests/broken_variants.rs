@@ -119,16 +119,15 @@ fn the_check_names_the_rule_each_broken_variant_breaks() {
             variant.name,
             took.as_secs_f64()
         );
-        let named = report
-            .lines()
-            .any(|line| line.starts_with("FAIL") && line.contains(&variant.expect));
-        // What the learner would read: the check that names the rule, and what it said.
-        let lines: Vec<&str> = report.lines().collect();
-        if let Some(at) = lines
+        let failed = support::failed_checks(&report);
+        let naming = failed
             .iter()
-            .position(|line| line.starts_with("FAIL") && line.contains(&variant.expect))
-        {
-            for line in lines.iter().skip(at).take(4) {
+            .find(|check| check.name.contains(&variant.expect));
+        let named = naming.is_some();
+        // What the learner would read: the check that names the rule, and what it said.
+        if let Some(check) = naming {
+            eprintln!("    FAIL {}", check.name);
+            for line in check.block.lines().take(3) {
                 eprintln!("    {line}");
             }
         }

@@ -312,3 +312,70 @@ fn an_interactive_quiz_shuffles_asks_again_explains_and_scores() {
     let error = ended.expect_err("input that ends early is bad input");
     assert!(error.downcast_ref::<quiz::BadInput>().is_some(), "{error}");
 }
+
+#[test]
+fn quiz_questions_and_explanations_wrap_at_word_boundaries() {
+    let text = QUIZ
+        .replace(
+            "prompt = \"Which of these is a question?\"",
+            "prompt = \"Which of these is the likely cause of a stream that never ends on the \
+             client, when the server has sent every message it meant to send?\"",
+        )
+        .replace(
+            "explanation = \"Because yes.\"",
+            "explanation = \"The sender must be dropped: `while let Some(link) = \
+             stream.message().await?` only ends when the server closes its side.\"",
+        );
+    let quiz = Quiz::parse(&text, Path::new("01.toml")).expect("the sample quiz");
+    let mut out = Vec::new();
+    take::interactive(
+        &quiz,
+        Cursor::new("a\nq\n"),
+        &mut out,
+        Style::plain().with_width(40),
+        &mut take::Shuffler::seeded(3),
+    )
+    .expect("the quiz runs");
+    let shown = String::from_utf8(out).expect("UTF-8");
+    let code = "`while let Some(link) = stream.message().await?`";
+    for line in shown.lines() {
+        assert!(
+            line.chars().count() <= 40 || line.contains(code) || line.starts_with("your answer"),
+            "a line is wider than 40 columns: {line:?}\n{shown}"
+        );
+    }
+    assert!(
+        shown.contains(code),
+        "the code span is kept whole:\n{shown}"
+    );
+    for word in ["likely", "client,", "message", "dropped:"] {
+        assert!(
+            shown.split_whitespace().any(|w| w == word),
+            "{word:?} was cut in two:\n{shown}"
+        );
+    }
+    assert!(
+        shown.contains("[1/8] Which of these is the likely cause\n      of a stream"),
+        "the prompt's second line is under its first word:\n{shown}"
+    );
+}
+
+#[test]
+fn watch_without_a_terminal_or_with_an_unknown_lesson_is_bad_input() {
+    let course = TempCourse::new("watch");
+    course.write(
+        "lessons/01-basics/Cargo.toml",
+        "[package]\nname = \"lesson-01\"\n",
+    );
+    let run = course.quiz(&["watch", "01"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    let said = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("is not a terminal") && said.contains("cargo quiz check 01"),
+        "no terminal: say so, and name the command for scripts: {}",
+        run.stderr
+    );
+    let run = course.quiz(&["watch", "42"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("42"), "{}", run.stderr);
+}

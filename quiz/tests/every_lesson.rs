@@ -20,17 +20,13 @@ fn feedback_problems(report: &str) -> Vec<String> {
             problems.push(format!("the report says the generic {generic:?}"));
         }
     }
-    let blocks: Vec<&str> = report.split("\nFAIL ").skip(1).collect();
-    for block in blocks {
-        let mut lines = block.lines();
-        let name = lines.next().unwrap_or_default();
-        let block: String = lines
-            .take_while(|line| line.starts_with("       "))
-            .collect::<Vec<_>>()
-            .join("\n");
+    for failed in support::failed_checks(report) {
         for part in ["expected:", "got:", "hint:"] {
-            if !block.contains(part) {
-                problems.push(format!("the failure {name:?} has no {part:?} line"));
+            if !failed.block.contains(part) {
+                problems.push(format!(
+                    "the failure {:?} has no {part:?} line",
+                    failed.name
+                ));
             }
         }
     }
@@ -48,6 +44,13 @@ fn feedback_without_a_hint_is_a_problem() {
     let bare = "\nFAIL test a rule\n       expected: the test passes\n       got:      no\n";
     let problems = feedback_problems(bare);
     assert_eq!(problems.len(), 2, "{problems:?}");
+    let wrapped = "\nFAIL test a rule whose name is too long\n     for the line\n       expected: a \
+                   rule\n       got:      no\n       hint:     Exercise 1\n";
+    assert!(
+        feedback_problems(wrapped).is_empty(),
+        "a wrapped name is one name: {:?}",
+        feedback_problems(wrapped)
+    );
 }
 
 #[test]

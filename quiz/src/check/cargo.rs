@@ -41,10 +41,10 @@ pub fn cargo_command() -> tokio::process::Command {
     command
 }
 
-fn command(root: &Path) -> tokio::process::Command {
+fn command(dir: &Path) -> tokio::process::Command {
     let mut command = cargo_command();
     command
-        .current_dir(root)
+        .current_dir(dir)
         .env("CARGO_TERM_COLOR", "never")
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
@@ -121,16 +121,15 @@ pub fn parse_build_messages(stdout: &str) -> Build {
     build
 }
 
-/// `cargo build -p PACKAGE --bins [--test lesson]`.
-pub async fn build(root: &Path, target: &Target, limit: Duration) -> anyhow::Result<Build> {
-    let mut command = command(root);
-    command.args([
-        "build",
-        "--message-format=json",
-        "-p",
-        &target.package,
-        "--bins",
-    ]);
+/// `cargo build --bins [--test lesson]` of the crate in `target.dir`, as cargo run in that
+/// folder builds it: in the course's workspace for the course's crates, in its own workspace
+/// for a crate elsewhere (`--path DIR`), never a crate of the same name somewhere else.
+pub async fn build(target: &Target, limit: Duration) -> anyhow::Result<Build> {
+    let mut command = command(&target.dir);
+    command
+        .args(["build", "--message-format=json", "--manifest-path"])
+        .arg(target.dir.join("Cargo.toml"))
+        .arg("--bins");
     if target.has_lesson_tests() {
         command.args(["--test", "lesson"]);
     }
@@ -276,7 +275,16 @@ pub fn build_failure(build: &Build, package: &str) -> Failure {
         };
     }
     if build.errors.is_empty() {
-        let hint = if build.stderr.contains("failed to run custom build command") {
+        let hint = if build.stderr.contains("failed to find a workspace root")
+            || build
+                .stderr
+                .contains("believes it's in a workspace when it's not")
+        {
+            "The crate takes its versions from a workspace (`workspace = true` in its \
+             Cargo.toml), and cargo finds none above its folder. Check the course's crates in \
+             place, or put a copy in a workspace of its own (a Cargo.toml with [workspace] and \
+             the course's [workspace.dependencies] in the folder above it)."
+        } else if build.stderr.contains("failed to run custom build command") {
             "The build script failed: usually the .proto file does not parse. Read protox's \
              message above (file:line:column), fix the proto, and run the check again."
         } else {
@@ -403,17 +411,12 @@ pub async fn run_test(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
-    let child = command
-        .spawn()
+    let (child, group) = super::group::spawn(&mut command)
         .with_context(|| format!("cannot run {}", executable.display()))?;
-    let group = child.id();
     let result = tokio::time::timeout(limit, child.wait_with_output()).await;
     // Whatever happened, nothing the test started may outlive it.
-    if let Some(group) = group {
-        kill_group(group);
-    }
+    drop(group);
     let (outcome, output) = match result {
         Ok(output) => {
             let output = output?;
@@ -437,18 +440,6 @@ pub async fn run_test(
         output,
         took: started.elapsed(),
     })
-}
-
-/// Kills every process of the group `group` (a test and whatever it started).
-fn kill_group(group: u32) {
-    let Ok(group) = i32::try_from(group) else {
-        return;
-    };
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid names
-    // the process group, which `process_group(0)` made for this test alone.
-    unsafe {
-        libc::kill(-group, libc::SIGKILL);
-    }
 }
 
 #[cfg(test)]

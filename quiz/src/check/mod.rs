@@ -12,6 +12,7 @@ pub mod client;
 pub mod deadlines;
 pub mod errors;
 pub mod gateway;
+pub mod group;
 pub mod planted;
 pub mod production;
 pub mod rpc;
@@ -97,7 +98,7 @@ impl Default for Limits {
 }
 
 /// Why a check failed: what was expected, what came back, and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     pub expected: String,
     pub got: String,
@@ -119,27 +120,54 @@ impl Failure {
 }
 
 /// One check and how it went.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Check {
     pub name: String,
     pub result: Result<(), Failure>,
 }
 
+/// Called with every check as it is recorded.
+pub type Listener = Box<dyn FnMut(&Check) + Send>;
+
 /// Prints every check as it finishes and keeps them for the summary.
 pub struct Reporter {
     out: Box<dyn Write + Send>,
     style: Style,
+    listener: Option<Listener>,
     pub checks: Vec<Check>,
 }
 
-fn indented(label: &str, text: &str) -> String {
-    let mut out = String::new();
-    for (index, line) in text.trim_end().lines().enumerate() {
-        let lead = if index == 0 { label } else { "" };
-        out.push_str(&format!("       {lead:<10}{line}\n"));
-    }
-    if out.is_empty() {
-        out = format!("       {label}\n");
+/// `text` in the column after a label (`expected:`, `got:`, `hint:`), wrapped to the width.
+fn indented(style: Style, label: &str, text: &str) -> String {
+    let prefix = format!("       {label:<10}");
+    let text = text.trim_end();
+    let text = if text.is_empty() {
+        prefix.trim_end().to_string()
+    } else {
+        style.hang(&prefix, text)
+    };
+    text + "\n"
+}
+
+/// How a check reads on the terminal: `  ok NAME`, or `FAIL NAME` with what was expected, what
+/// came back (its first `got_lines` lines) and the hint, wrapped to the style's width.
+pub fn render_check(style: Style, check: &Check, got_lines: usize) -> String {
+    let mut out = style.hang(
+        &format!("{} ", style.verdict(check.result.is_ok())),
+        &check.name,
+    );
+    out.push('\n');
+    if let Err(failure) = &check.result {
+        out.push_str(&indented(style, "expected:", &failure.expected));
+        let got = if failure.got.lines().count() > got_lines {
+            head(&failure.got, got_lines)
+        } else {
+            failure.got.clone()
+        };
+        out.push_str(&indented(style, "got:", &got));
+        if !failure.hint.is_empty() {
+            out.push_str(&style.yellow(&indented(style, "hint:", &failure.hint)));
+        }
     }
     out
 }
@@ -149,34 +177,35 @@ impl Reporter {
         Reporter {
             out,
             style,
+            listener: None,
             checks: Vec::new(),
         }
     }
 
+    /// Also hands every check to `listener` as it is recorded (`cargo quiz watch` shows them
+    /// as they come).
+    pub fn with_listener(mut self, listener: Listener) -> Reporter {
+        self.listener = Some(listener);
+        self
+    }
+
     /// Records and prints one check.
     pub fn record(&mut self, name: &str, result: Result<(), Failure>) {
-        let _ = writeln!(self.out, "{} {name}", self.style.verdict(result.is_ok()));
-        if let Err(failure) = &result {
-            let _ = write!(self.out, "{}", indented("expected:", &failure.expected));
-            let _ = write!(self.out, "{}", indented("got:", &failure.got));
-            if !failure.hint.is_empty() {
-                let _ = write!(
-                    self.out,
-                    "{}",
-                    self.style.yellow(&indented("hint:", &failure.hint))
-                );
-            }
-        }
-        let _ = self.out.flush();
-        self.checks.push(Check {
+        let check = Check {
             name: name.to_string(),
             result,
-        });
+        };
+        let _ = write!(self.out, "{}", render_check(self.style, &check, usize::MAX));
+        let _ = self.out.flush();
+        if let Some(listener) = &mut self.listener {
+            listener(&check);
+        }
+        self.checks.push(check);
     }
 
     /// Prints a line that is not a check.
     pub fn note(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{}", self.style.dim(text));
+        let _ = writeln!(self.out, "{}", self.style.dim(&self.style.wrap(text)));
         let _ = self.out.flush();
     }
 
@@ -290,7 +319,7 @@ pub fn head(text: &str, lines: usize) -> String {
 
 /// Progress lines, on stderr, so that stdout is the report.
 fn progress(style: Style, text: &str) {
-    eprintln!("{}", style.dim(&format!("==> {text}")));
+    eprintln!("{}", style.dim(&style.hang("==> ", text)));
 }
 
 /// Checks `target` against what `lesson` asks; the report is printed to `reporter` as it goes.
@@ -313,7 +342,7 @@ pub async fn run(
         ),
     );
     let started = Instant::now();
-    let build = cargo::build(root, target, limits.build).await?;
+    let build = cargo::build(target, limits.build).await?;
     if !build.success {
         reporter.record(
             "the crate builds",
@@ -696,6 +725,61 @@ pub async fn check_server_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_reads_as_three_columns_wrapped_to_the_width() {
+        let check = Check {
+            name: "test get link returns the stored url".to_string(),
+            result: Err(Failure::new(
+                "get link returns the stored url (tests/lesson.rs, `get_link_returns_the_stored_url`)",
+                "assertion failed: the link came back as https://example.com/A%20B#frag",
+                "Exercise 1, `get_link` in src/server.rs: the test stores an odd URL (capitals, a \
+                 space, a fragment) and expects it back unchanged.",
+            )),
+        };
+        let shown = render_check(Style::plain().with_width(60), &check, usize::MAX);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "FAIL test get link returns the stored url");
+        assert!(lines[1].starts_with("       expected: get link"), "{shown}");
+        for line in &lines {
+            assert!(
+                line.chars().count() <= 60 || line.trim() == "https://example.com/A%20B#frag",
+                "a line is wider than 60 columns:\n{shown}"
+            );
+        }
+        let mut continued = 0;
+        for line in &lines[1..] {
+            let labelled = ["expected:", "got:", "hint:"]
+                .iter()
+                .any(|label| line.starts_with(&format!("       {label}")));
+            assert!(
+                labelled || line.starts_with(&" ".repeat(17)),
+                "a continued line starts under the text, not under the label:\n{shown}"
+            );
+            continued += usize::from(!labelled);
+        }
+        assert!(continued > 0, "the hint is long enough to wrap:\n{shown}");
+
+        assert!(
+            shown.contains("`get_link_returns_the_stored_url`"),
+            "a code span stays whole:\n{shown}"
+        );
+
+        // A blank line in what came back stays inside the block: the report's readers (and
+        // the course's tests) take a failure's block as the indented lines after its name.
+        let check = Check {
+            name: "the program prints what the lesson shows".to_string(),
+            result: Err(Failure::new("two lines", "first\n\nsecond", "Run it.")),
+        };
+        let blank = render_check(Style::plain(), &check, usize::MAX);
+        assert!(
+            blank
+                .lines()
+                .skip(1)
+                .all(|line| line.starts_with("       ")),
+            "every line of the block is indented:\n{blank}"
+        );
+    }
 
     #[test]
     fn a_todo_in_another_function_is_named_with_its_place() {

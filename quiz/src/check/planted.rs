@@ -651,24 +651,15 @@ async fn run_tests(executable: &Path, dir: &Path, bug: Option<&str>) -> anyhow::
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
     if let Some(bug) = bug {
         command.env(VAR, bug);
     }
-    let child = command
-        .spawn()
+    let (child, group) = super::group::spawn(&mut command)
         .with_context(|| format!("cannot run {}", executable.display()))?;
-    let group = child.id();
     let result = tokio::time::timeout(RUN_LIMIT, child.wait_with_output()).await;
     // Whatever happened, nothing the tests started may outlive them.
-    if let Some(group) = group.and_then(|group| i32::try_from(group).ok()) {
-        // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid
-        // names the process group that `process_group(0)` made for this run alone.
-        unsafe {
-            libc::kill(-group, libc::SIGKILL);
-        }
-    }
+    drop(group);
     Ok(match result {
         Ok(output) => {
             let output = output?;

@@ -205,3 +205,38 @@ pub fn check_crate(lesson: &str, dir: &Path) -> (Option<i32>, String) {
     );
     (output.status.code(), text)
 }
+
+/// One failed check of a report: its name (joined again when it was wrapped) and its block,
+/// the indented lines under it (`expected:`, `got:`, `hint:` and their continuations).
+#[derive(Debug)]
+pub struct Failed {
+    pub name: String,
+    pub block: String,
+}
+
+/// The failed checks of a `cargo quiz check` report. A name too long for the line is wrapped
+/// under its first word (5 spaces); the block under it is indented by 7.
+pub fn failed_checks(report: &str) -> Vec<Failed> {
+    let mut failed: Vec<Failed> = Vec::new();
+    let mut lines = report.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(name) = line.strip_prefix("FAIL ") else {
+            continue;
+        };
+        let mut name = name.to_string();
+        while let Some(more) = lines.next_if(|l| l.starts_with("     ") && !l.starts_with("      "))
+        {
+            name.push(' ');
+            name.push_str(more.trim());
+        }
+        let mut block = Vec::new();
+        while let Some(inside) = lines.next_if(|l| l.starts_with("       ")) {
+            block.push(inside);
+        }
+        failed.push(Failed {
+            name,
+            block: block.join("\n"),
+        });
+    }
+    failed
+}
