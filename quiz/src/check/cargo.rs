@@ -123,17 +123,17 @@ pub fn parse_build_messages(stdout: &str) -> Build {
 
 /// `cargo build -p PACKAGE --bins [--test lesson]`.
 pub async fn build(root: &Path, target: &Target, limit: Duration) -> anyhow::Result<Build> {
-    let mut command = command(root);
-    command.args([
-        "build",
-        "--message-format=json",
-        "-p",
-        &target.package,
-        "--bins",
-    ]);
+    let mut args = vec!["-p", &target.package, "--bins"];
     if target.has_lesson_tests() {
-        command.args(["--test", "lesson"]);
+        args.extend(["--test", "lesson"]);
     }
+    build_with(root, &args, limit).await
+}
+
+/// `cargo build --message-format=json ARGS...`, stopped after `limit`.
+pub async fn build_with(root: &Path, args: &[&str], limit: Duration) -> anyhow::Result<Build> {
+    let mut command = command(root);
+    command.args(["build", "--message-format=json"]).args(args);
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
