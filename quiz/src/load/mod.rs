@@ -137,6 +137,8 @@ pub fn main(course: &Course, args: &Args, style: Style) -> anyhow::Result<bool> 
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // Bad input is said before anything is built.
+    subject(course, args)?;
     if Build::of_this_tool() == Build::Debug && !args.debug_build {
         // `cargo quiz` runs a debug build. As a load generator it would spend about three times
         // the CPU per call it spends optimised, on the cores the server needs, and push the
@@ -294,6 +296,26 @@ pub fn loopback(addr: &str) -> Result<SocketAddr, BadInput> {
     Ok(parsed)
 }
 
+/// The server a run loads.
+enum Subject {
+    /// A crate whose server binary the tool builds and starts.
+    Crate(Target),
+    /// A server already running.
+    Running(SocketAddr),
+}
+
+/// What the arguments name, or why they name nothing usable. Cheap: no build, no connection.
+fn subject(course: &Course, args: &Args) -> Result<Subject, BadInput> {
+    if let Some(addr) = &args.addr {
+        return loopback(addr).map(Subject::Running);
+    }
+    let dir = target_dir(course, args)?;
+    if !dir.is_dir() {
+        return Err(BadInput(format!("there is no crate at {}", dir.display())));
+    }
+    Target::from_dir(&dir).map(Subject::Crate)
+}
+
 /// The crate to build and start, from the lesson number or --path.
 fn target_dir(course: &Course, args: &Args) -> Result<PathBuf, BadInput> {
     if let Some(path) = &args.path {
@@ -324,63 +346,14 @@ async fn run(
     plan: &Arc<Plan>,
     style: Style,
 ) -> anyhow::Result<Result<Report, RunFailed>> {
-    let mut contenders = Vec::new();
-    if let Some(addr) = &args.addr {
-        let addr = loopback(addr)?;
-        contenders.push(Contender {
-            name: "ours",
-            label: addr.to_string(),
-            under: Under::Running(addr),
-        });
-    } else {
-        let dir = target_dir(course, args)?;
-        if !dir.is_dir() {
-            return Err(BadInput(format!("there is no crate at {}", dir.display())).into());
-        }
-        let target = Target::from_dir(&dir)?;
-        let binaries = build(course.root(), &target, args, style).await?;
-        let binary_name = target.binary("server");
-        let Some(binary) = binaries.get(&binary_name) else {
-            return Err(BadInput(format!(
-                "{} has no binary named {binary_name}: the load tool starts a crate's server binary",
-                target.package
-            ))
-            .into());
-        };
-        let mut server_args = Vec::new();
-        if let Some(key) = &args.api_key {
-            server_args.extend(["--api-key".to_string(), key.clone()]);
-        }
-        contenders.push(Contender {
-            name: "ours",
-            label: binary_name.clone(),
-            under: Under::Started {
-                binary: binary.clone(),
-                args: server_args,
-            },
-        });
-        if args.against_bare {
-            let mut bare_args = Vec::new();
-            if plan.scenario == Scenario::List {
-                bare_args.extend(["--list-links".to_string(), plan.links.to_string()]);
-            }
-            contenders.push(Contender {
-                name: "bare",
-                label: BARE_BINARY.to_string(),
-                under: Under::Started {
-                    binary: binaries[BARE_BINARY].clone(),
-                    args: bare_args,
-                },
-            });
-        }
-    }
+    let contenders = contenders(course, args, plan, style).await?;
 
     progress(style, &report::describe_plan(plan, args.rounds));
     let mut rounds: Vec<Vec<RoundResult>> = contenders.iter().map(|_| Vec::new()).collect();
     let mut prepared: Vec<Prepared> = contenders.iter().map(|_| Prepared::default()).collect();
     for round in 1..=args.rounds {
         for (index, contender) in contenders.iter().enumerate() {
-            let result = match run_once(contender, plan, round, &mut prepared[index]).await {
+            let result = match run_once(contender, plan, round, &mut prepared[index], style).await {
                 Ok(result) => result,
                 Err(failed) => return Ok(Err(failed)),
             };
@@ -411,6 +384,75 @@ async fn run(
         args.debug_build,
         servers,
     )))
+}
+
+/// The servers a run loads: ours, and the bare one with --against-bare.
+async fn contenders(
+    course: &Course,
+    args: &Args,
+    plan: &Plan,
+    style: Style,
+) -> anyhow::Result<Vec<Contender>> {
+    let target = match subject(course, args)? {
+        Subject::Running(addr) => {
+            // A wrong address is the caller's mistake, said before any load: nothing listens
+            // there.
+            let probe = Plan {
+                connections: 1,
+                ..plan.clone()
+            };
+            if let Err(error) = scenario::connect(addr, &probe).await {
+                return Err(BadInput(format!(
+                    "cannot connect to {addr}: {error}. Is the server running there? (A lesson \
+                     number or --path lets the tool start the server itself.)"
+                ))
+                .into());
+            }
+            return Ok(vec![Contender {
+                name: "ours",
+                label: addr.to_string(),
+                under: Under::Running(addr),
+            }]);
+        }
+        Subject::Crate(target) => target,
+    };
+    let binaries = build(course.root(), &target, args, style).await?;
+    let binary = |name: &str| {
+        binaries.get(name).cloned().ok_or_else(|| {
+            BadInput(format!(
+                "cargo built no binary named {name}: the load tool starts a crate's server binary, \
+                 named PACKAGE-server"
+            ))
+        })
+    };
+    let name = target.binary("server");
+    let mut server_args = Vec::new();
+    if let Some(key) = &args.api_key {
+        server_args.extend(["--api-key".to_string(), key.clone()]);
+    }
+    let mut contenders = vec![Contender {
+        name: "ours",
+        under: Under::Started {
+            binary: binary(&name)?,
+            args: server_args,
+        },
+        label: name,
+    }];
+    if args.against_bare {
+        let mut bare_args = Vec::new();
+        if plan.scenario == Scenario::List {
+            bare_args.extend(["--list-links".to_string(), plan.links.to_string()]);
+        }
+        contenders.push(Contender {
+            name: "bare",
+            label: BARE_BINARY.to_string(),
+            under: Under::Started {
+                binary: binary(BARE_BINARY)?,
+                args: bare_args,
+            },
+        });
+    }
+    Ok(contenders)
 }
 
 /// Builds the crate's binaries (and the bare server's) in release, and says where they are.
@@ -461,6 +503,7 @@ async fn run_once(
     plan: &Arc<Plan>,
     round: usize,
     prepared: &mut Prepared,
+    style: Style,
 ) -> Result<RoundResult, RunFailed> {
     let Under::Started { binary, args } = &contender.under else {
         let Under::Running(addr) = &contender.under else {
@@ -478,6 +521,17 @@ async fn run_once(
                 failure.described()
             ))
         })?;
+    progress(
+        style,
+        &format!(
+            "round {round}: started {} (pid {}) on {}",
+            contender.label,
+            running
+                .pid()
+                .map_or_else(|| "?".to_string(), |pid| pid.to_string()),
+            running.addr
+        ),
+    );
     // A fresh server each round: nothing it prepared before is there.
     *prepared = Prepared::default();
     let result = measure(running.addr, running.pid(), plan, round, prepared).await;
@@ -550,6 +604,7 @@ async fn measure(
     };
     Ok(RoundResult::new(
         round,
+        pid,
         secs,
         tally,
         elapsed(start.server, end.server),

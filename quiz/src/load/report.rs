@@ -17,6 +17,8 @@ use crate::style::Style;
 #[derive(Debug, Clone, Serialize)]
 pub struct RoundResult {
     pub round: usize,
+    /// The server's process id, when the tool started it.
+    pub pid: Option<u32>,
     /// The measured window (for fill: the whole fill).
     pub secs: f64,
     /// Latency samples: calls, or messages for sync.
@@ -39,8 +41,10 @@ pub struct RoundResult {
 }
 
 impl RoundResult {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         round: usize,
+        pid: Option<u32>,
         secs: Duration,
         tally: Tally,
         server_cpu: Option<Duration>,
@@ -52,6 +56,7 @@ impl RoundResult {
         let server_cpu_secs = server_cpu.map(|cpu| cpu.as_secs_f64());
         RoundResult {
             round,
+            pid,
             secs,
             samples: tally.latencies.count(),
             ops: tally.ops,
@@ -436,7 +441,7 @@ pub fn describe_plan(plan: &Plan, rounds: usize) -> String {
         Scenario::Batch => format!(
             "{} streams of {} URLs in flight on {} connection{}",
             plan.concurrency,
-            plan.batch,
+            thousands(plan.batch as f64),
             plan.connections,
             plural(plan.connections)
         ),
@@ -450,13 +455,15 @@ pub fn describe_plan(plan: &Plan, rounds: usize) -> String {
         Scenario::List => format!(
             "{} streams at a time over a store of {} links, on {} connection{}",
             plan.concurrency,
-            plan.links,
+            thousands(plan.links as f64),
             plan.connections,
             plural(plan.connections)
         ),
         Scenario::Fill => format!(
             "{} links in batches of {}, {} at a time",
-            plan.links, plan.batch, plan.concurrency
+            thousands(plan.links as f64),
+            thousands(plan.batch as f64),
+            plan.concurrency
         ),
     };
     let timing = if plan.scenario == Scenario::Fill {
@@ -494,7 +501,7 @@ fn plural(n: usize) -> &'static str {
 
 /// A round, in one line of progress.
 pub fn round_line(scenario: Scenario, round: &RoundResult) -> String {
-    let mut line = format!("{} {}s/s", thousands(round.ops_per_sec), scenario.op());
+    let mut line = format!("{} {}/s", thousands(round.ops_per_sec), scenario.ops());
     if let Some(cpu) = round.cpu_us_per_op {
         line.push_str(&format!(", {cpu:.2} µs CPU per {}", scenario.op()));
     }
@@ -572,16 +579,16 @@ fn render_server(out: &mut String, report: &Report, server: &ServerReport, style
     let _ = writeln!(out, "  Average:\t{}", field(summary.average_us));
     let _ = writeln!(
         out,
-        "  Rate:\t\t{} {}/s",
+        "  Rate:\t\t{} {}",
         thousands(summary.rate),
-        report.sample.split(' ').next().unwrap_or("calls")
+        report.scenario.rate_unit()
     );
     let _ = writeln!(
         out,
-        "  Operations:\t{} ({} {}s/s)",
+        "  Operations:\t{} {} ({}/s)",
         thousands(summary.ops as f64),
+        report.scenario.ops(),
         thousands(summary.ops_per_sec),
-        report.op
     );
     if !summary.histogram.is_empty() {
         let _ = writeln!(out, "\nResponse time histogram:");

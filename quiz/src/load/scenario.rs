@@ -14,6 +14,7 @@ use serde::Serialize;
 use shortener_proto::link_service_client::LinkServiceClient;
 use shortener_proto::{CreateLinkRequest, GetLinkRequest, ListLinksRequest, SyncRequest};
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
@@ -64,6 +65,16 @@ impl Scenario {
         }
     }
 
+    /// Operations, in the plural.
+    pub fn ops(self) -> &'static str {
+        match self {
+            Scenario::Create | Scenario::Get => "calls",
+            Scenario::Batch | Scenario::Fill => "links created",
+            Scenario::Sync => "click messages answered",
+            Scenario::List => "links received",
+        }
+    }
+
     /// What one latency sample is.
     pub fn sample(self) -> &'static str {
         match self {
@@ -71,6 +82,16 @@ impl Scenario {
             Scenario::Batch | Scenario::Fill => "batch calls",
             Scenario::Sync => "messages (sent to answered)",
             Scenario::List => "list calls (whole stream)",
+        }
+    }
+
+    /// The unit of the latency samples' rate.
+    pub fn rate_unit(self) -> &'static str {
+        match self {
+            Scenario::Create | Scenario::Get => "calls/s",
+            Scenario::Batch | Scenario::Fill => "batch calls/s",
+            Scenario::Sync => "messages/s",
+            Scenario::List => "list calls/s",
         }
     }
 
@@ -213,6 +234,14 @@ impl Window {
     fn holds(&self, at: Instant) -> bool {
         at >= self.start && at < self.end
     }
+
+    /// Whether a call that ended at `at` counts in the status codes: one that ended in the
+    /// window, or one that failed after it. A call still in flight at the end is waited for
+    /// (up to its deadline) and counted if it failed, so that a server that answers nothing
+    /// shows as the deadlines it let pass, not as an empty window.
+    fn counts_status(&self, at: Instant, ok: bool) -> bool {
+        at >= self.start && (at < self.end || !ok)
+    }
 }
 
 /// What the workers share.
@@ -236,11 +265,12 @@ pub async fn drive(
         window,
         codes,
     };
-    let mut workers = Vec::with_capacity(plan.concurrency);
+    // A JoinSet aborts its tasks when dropped: a run that is stopped takes its workers along.
+    let mut workers = JoinSet::new();
     for worker in 0..plan.concurrency {
         let client = clients[worker % clients.len()].clone();
         let shared = shared.clone();
-        workers.push(tokio::spawn(async move {
+        workers.spawn(async move {
             match shared.plan.scenario {
                 Scenario::Create | Scenario::Get => unary(client, shared, worker).await,
                 Scenario::Batch => batch(client, shared, worker).await,
@@ -248,15 +278,28 @@ pub async fn drive(
                 Scenario::List => list(client, shared).await,
                 Scenario::Fill => Tally::default(),
             }
-        }));
+        });
     }
+    add_up(workers).await
+}
+
+/// What every worker counted.
+async fn add_up(mut workers: JoinSet<Tally>) -> Tally {
     let mut total = Tally::default();
-    for worker in workers {
-        if let Ok(tally) = worker.await {
+    while let Some(done) = workers.join_next().await {
+        if let Ok(tally) = done {
             total.merge(&tally);
         }
     }
     total
+}
+
+/// After a failed call: a dead server fails calls without waiting, and a worker that never
+/// waits never lets the runtime stop it.
+async fn after(result: &Result<impl Sized, Status>) {
+    if result.is_err() {
+        tokio::task::yield_now().await;
+    }
 }
 
 fn code_of<T>(result: &Result<T, Status>) -> (Code, String) {
@@ -295,14 +338,15 @@ async fn unary(mut client: Client, shared: Shared, worker: usize) -> Tally {
             }
         };
         let ended = Instant::now();
-        if shared.window.holds(ended) {
-            let (code, message) = code_of(&result);
+        let (code, message) = code_of(&result);
+        if shared.window.counts_status(ended, result.is_ok()) {
             tally.ended(code, &message);
-            if result.is_ok() {
-                tally.latencies.record(ended - started);
-                tally.ops += 1;
-            }
         }
+        if result.is_ok() && shared.window.holds(ended) {
+            tally.latencies.record(ended - started);
+            tally.ops += 1;
+        }
+        after(&result).await;
     }
 }
 
@@ -337,14 +381,17 @@ async fn batch(mut client: Client, shared: Shared, worker: usize) -> Tally {
         }
         let result = one_batch(&mut client, plan, &mut urls, plan.batch).await;
         let ended = Instant::now();
-        if shared.window.holds(ended) {
-            let (code, message) = code_of(&result);
+        let (code, message) = code_of(&result);
+        if shared.window.counts_status(ended, result.is_ok()) {
             tally.ended(code, &message);
-            if let Ok(created) = result {
-                tally.latencies.record(ended - started);
-                tally.ops += created;
-            }
         }
+        if let Ok(created) = result
+            && shared.window.holds(ended)
+        {
+            tally.latencies.record(ended - started);
+            tally.ops += created;
+        }
+        after(&result).await;
     }
 }
 
@@ -377,13 +424,14 @@ async fn list(mut client: Client, shared: Shared) -> Tally {
         };
         let ended = Instant::now();
         tally.ops += received_inside;
-        if shared.window.holds(ended) {
-            let (code, message) = code_of(&result);
+        let (code, message) = code_of(&result);
+        if shared.window.counts_status(ended, result.is_ok()) {
             tally.ended(code, &message);
-            if result.is_ok() {
-                tally.latencies.record(ended - started);
-            }
         }
+        if result.is_ok() && shared.window.holds(ended) {
+            tally.latencies.record(ended - started);
+        }
+        after(&result).await;
     }
 }
 
@@ -394,6 +442,8 @@ async fn sync(mut client: Client, shared: Shared, worker: usize) -> Tally {
     while Instant::now() < shared.window.end {
         one_sync_stream(&mut client, &shared, first_code, &mut tally).await;
         first_code += 1;
+        // A stream ends early only when it broke: let the runtime in before the next.
+        tokio::task::yield_now().await;
     }
     tally
 }
@@ -496,11 +546,11 @@ pub async fn fill(clients: &[Client], plan: &Arc<Plan>, total: usize) -> Tally {
     let batches = total.div_ceil(plan.batch.max(1));
     let next = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicBool::new(false));
-    let mut workers = Vec::with_capacity(plan.concurrency);
+    let mut workers = JoinSet::new();
     for worker in 0..plan.concurrency {
         let mut client = clients[worker % clients.len()].clone();
         let (plan, next, failed) = (Arc::clone(plan), Arc::clone(&next), Arc::clone(&failed));
-        workers.push(tokio::spawn(async move {
+        workers.spawn(async move {
             let mut tally = Tally::default();
             let mut urls = Urls::new(worker);
             loop {
@@ -524,15 +574,9 @@ pub async fn fill(clients: &[Client], plan: &Arc<Plan>, total: usize) -> Tally {
                     }
                 }
             }
-        }));
+        });
     }
-    let mut total = Tally::default();
-    for worker in workers {
-        if let Ok(tally) = worker.await {
-            total.merge(&tally);
-        }
-    }
-    total
+    add_up(workers).await
 }
 
 /// Creates `plan.codes` links with CreateLink (every lesson's server has it), for get and sync
