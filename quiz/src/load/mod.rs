@@ -470,14 +470,14 @@ async fn build(
     if !args.debug_build {
         cargo_args.push("--release");
     }
+    let first_time = if args.debug_build {
+        ""
+    } else {
+        " (the first release build compiles every dependency again, optimised: minutes)"
+    };
     progress(
         style,
-        &format!(
-            "building in {}: cargo build {} (the first release build compiles every dependency \
-             again, optimised: minutes)",
-            if args.debug_build { "debug" } else { "release" },
-            cargo_args.join(" ")
-        ),
+        &format!("building: cargo build {}{first_time}", cargo_args.join(" ")),
     );
     let started = Instant::now();
     let build = cargo::build_with(root, &cargo_args, BUILD_LIMIT).await?;
