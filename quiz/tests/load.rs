@@ -296,6 +296,49 @@ fn a_run_against_bare_reports_both_servers_and_stops_them() {
 }
 
 #[test]
+fn a_sync_stream_lives_as_long_as_the_window() {
+    // Solution 13 ends a SyncClicks stream when its deadline passes. The streams last the
+    // warm-up and the window (2 s here), longer than one call's deadline (1 s): their deadline
+    // must be the stream's life, or the server cuts them mid-window.
+    let (code, stdout, stderr) = run(
+        &[
+            "--path",
+            "solutions/13-deadlines-and-cancellation",
+            "--scenario",
+            "sync",
+            "--secs",
+            "1.5",
+            "--warmup",
+            "0.5",
+            "--timeout",
+            "1",
+            "--rounds",
+            "1",
+            "--json",
+            "--debug-build",
+        ],
+        Duration::from_secs(600),
+        "a sync run of 2 s (after a debug build of solution 13)",
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|error| panic!("--json prints JSON ({error}):\n{stdout}\n{stderr}"));
+    let statuses = &report["servers"][0]["summary"]["statuses"];
+    assert_eq!(
+        statuses.as_array().map(Vec::len),
+        Some(1),
+        "every stream ends OK at the window's end, none cut by its deadline: {statuses}"
+    );
+    assert_eq!(statuses[0]["code"], "OK", "{statuses}");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        report["servers"][0]["summary"]["ops"]
+            .as_u64()
+            .is_some_and(|ops| ops > 0),
+        "clicks were answered: {report}"
+    );
+}
+
+#[test]
 fn an_interrupted_run_stops_its_servers() {
     let mut child = quiz(&[
         "--path",
