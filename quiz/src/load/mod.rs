@@ -549,8 +549,8 @@ async fn run_once(
 /// The CPU time of the server (when the tool started it) and of the tool, read together.
 #[derive(Debug, Clone, Copy)]
 struct Clocks {
-    server: Option<Duration>,
-    tool: Option<Duration>,
+    server: Option<proc::CpuTime>,
+    tool: Option<proc::CpuTime>,
 }
 
 fn read_clocks(pid: Option<u32>) -> Clocks {
@@ -598,10 +598,7 @@ async fn measure(
         (tally, plan.secs, start, end)
     };
     let after = pid.and_then(|pid| proc::memory(pid).ok());
-    let elapsed = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
+    let elapsed = |a: Option<proc::CpuTime>, b: Option<proc::CpuTime>| Some(b?.since(a?));
     Ok(RoundResult::new(
         round,
         pid,

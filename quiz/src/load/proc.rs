@@ -5,9 +5,31 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-/// The CPU time a process has used so far, user and system, all its threads together (the
-/// `utime` and `stime` fields of `/proc/PID/stat`, in clock ticks: 10 ms on most systems).
-pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+/// CPU time, split as the kernel counts it: in the process's own code (user) and in the
+/// kernel on its behalf (system: its syscalls, such as socket reads and writes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTime {
+    pub user: Duration,
+    pub system: Duration,
+}
+
+impl CpuTime {
+    pub fn total(self) -> Duration {
+        self.user + self.system
+    }
+
+    /// The time used since `earlier`.
+    pub fn since(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+}
+
+/// The CPU time a process has used so far, all its threads together (the `utime` and `stime`
+/// fields of `/proc/PID/stat`, in clock ticks: 10 ms on most systems).
+pub fn cpu_time(pid: u32) -> anyhow::Result<CpuTime> {
     let path = format!("/proc/{pid}/stat");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
     parse_cpu_time(&text, ticks_per_second())
@@ -15,7 +37,7 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
 }
 
 /// This process's own CPU time.
-pub fn own_cpu_time() -> anyhow::Result<Duration> {
+pub fn own_cpu_time() -> anyhow::Result<CpuTime> {
     cpu_time(std::process::id())
 }
 
@@ -27,16 +49,20 @@ fn ticks_per_second() -> u64 {
 
 /// `utime + stime` of a `/proc/PID/stat` line. The command name (field 2) is in parentheses and
 /// may hold spaces and parentheses itself, so the fields are counted from its last `)`.
-fn parse_cpu_time(stat: &str, ticks_per_second: u64) -> Option<Duration> {
+fn parse_cpu_time(stat: &str, ticks_per_second: u64) -> Option<CpuTime> {
     let after_name = &stat[stat.rfind(')')? + 1..];
     // Field 3 (state) is the first after the name; utime and stime are fields 14 and 15.
     let mut fields = after_name.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    let ticks = user + system;
-    Some(Duration::from_nanos(
-        ticks * 1_000_000_000 / ticks_per_second,
-    ))
+    let mut next = || -> Option<Duration> {
+        let ticks: u64 = fields.next()?.parse().ok()?;
+        Some(Duration::from_nanos(
+            ticks * 1_000_000_000 / ticks_per_second,
+        ))
+    };
+    Some(CpuTime {
+        user: next()?,
+        system: next()?,
+    })
 }
 
 /// The memory a process holds now and the most it has held (`VmRSS`, `VmHWM`), in bytes.
@@ -72,11 +98,14 @@ mod tests {
     fn cpu_time_is_user_plus_system_after_the_name() {
         // A name with a space and a parenthesis, as `(tokio-rt (x))` could be.
         let stat = "4242 (my server) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 3 0";
+        let cpu = parse_cpu_time(stat, 100).expect("a stat line");
         assert_eq!(
-            parse_cpu_time(stat, 100),
-            Some(Duration::from_millis(3_000)),
-            "250 + 50 ticks at 100 a second"
+            cpu.user,
+            Duration::from_millis(2_500),
+            "250 ticks at 100 a second"
         );
+        assert_eq!(cpu.system, Duration::from_millis(500));
+        assert_eq!(cpu.total(), Duration::from_secs(3));
         assert_eq!(parse_cpu_time("4242 (short) S 1", 100), None);
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Build;
-use super::proc::Memory;
+use super::proc::{CpuTime, Memory};
 use super::scenario::{Plan, Scenario};
 use super::stats::{Seen, Spread, Tally, spread};
 use crate::style::Style;
@@ -29,6 +29,8 @@ pub struct RoundResult {
     /// The server's CPU time (user + system) in the window; `None` for a server the tool did not
     /// start.
     pub server_cpu_secs: Option<f64>,
+    /// The part of it spent in the kernel (syscalls: socket reads and writes, the log's writes).
+    pub server_system_secs: Option<f64>,
     pub cpu_us_per_op: Option<f64>,
     /// The load tool's own CPU time in the window: it shares the machine with the server.
     pub tool_cpu_secs: Option<f64>,
@@ -47,13 +49,13 @@ impl RoundResult {
         pid: Option<u32>,
         secs: Duration,
         tally: Tally,
-        server_cpu: Option<Duration>,
-        tool_cpu: Option<Duration>,
+        server_cpu: Option<CpuTime>,
+        tool_cpu: Option<CpuTime>,
         before: Option<Memory>,
         after: Option<Memory>,
     ) -> RoundResult {
         let secs = secs.as_secs_f64();
-        let server_cpu_secs = server_cpu.map(|cpu| cpu.as_secs_f64());
+        let server_cpu_secs = server_cpu.map(|cpu| cpu.total().as_secs_f64());
         RoundResult {
             round,
             pid,
@@ -67,10 +69,11 @@ impl RoundResult {
                 0.0
             },
             server_cpu_secs,
+            server_system_secs: server_cpu.map(|cpu| cpu.system.as_secs_f64()),
             cpu_us_per_op: server_cpu_secs
                 .filter(|_| tally.ops > 0)
                 .map(|cpu| cpu * 1e6 / tally.ops as f64),
-            tool_cpu_secs: tool_cpu.map(|cpu| cpu.as_secs_f64()),
+            tool_cpu_secs: tool_cpu.map(|cpu| cpu.total().as_secs_f64()),
             rss_before_bytes: before.map(|memory| memory.rss),
             rss_after_bytes: after.map(|memory| memory.rss),
             peak_rss_bytes: after.map(|memory| memory.peak_rss),
@@ -163,6 +166,8 @@ pub struct ServerReport {
     pub summary: Summary,
     /// Over the rounds: the figure to compare.
     pub cpu_us_per_op: Option<Spread>,
+    /// The share of that CPU time spent in the kernel, in percent.
+    pub system_percent: Option<Spread>,
     pub ops_per_sec: Option<Spread>,
     /// The most memory the server held in any round.
     pub peak_rss_bytes: Option<u64>,
@@ -194,6 +199,15 @@ impl ServerReport {
             server: server.to_string(),
             summary: Summary::of(&rounds),
             cpu_us_per_op: spread(&cpu),
+            system_percent: spread(
+                &rounds
+                    .iter()
+                    .filter_map(|r| match (r.server_system_secs, r.server_cpu_secs) {
+                        (Some(system), Some(all)) if all > 0.0 => Some(system / all * 100.0),
+                        _ => None,
+                    })
+                    .collect::<Vec<f64>>(),
+            ),
             ops_per_sec: spread(&rates),
             peak_rss_bytes: rounds.iter().filter_map(|r| r.peak_rss_bytes).max(),
             peak_rss_bytes_per_link: per_link(&|r| r.peak_rss_bytes.map(|b| b as f64)),
@@ -654,6 +668,13 @@ fn render_server(out: &mut String, report: &Report, server: &ServerReport, style
     }
     if let Some(peak) = server.peak_rss_bytes {
         let _ = writeln!(out, "  Peak RSS:\t{}", mib(peak));
+    }
+    if let Some(system) = server.system_percent {
+        let _ = writeln!(
+            out,
+            "  In the kernel:\t{:.0}% of its CPU time (syscalls: sockets, the log's writes)",
+            system.median
+        );
     }
     if let Some(per_link) = server.peak_rss_bytes_per_link {
         let _ = writeln!(
