@@ -66,6 +66,11 @@ pub struct Args {
     /// HTTP/2 connections the calls share [default: as many as calls in flight, at most 4].
     #[arg(long, value_name = "N")]
     connections: Option<usize>,
+    /// Calls a second over all calls in flight (sync: messages a second), as ghz's --rps: both
+    /// servers then do the same work a second, and their CPU per call compares at equal load.
+    /// Without it, each call follows the last answer, as fast as the server and the tool go.
+    #[arg(long, value_name = "PER_SEC")]
+    rate: Option<f64>,
     /// Seconds measured in each round.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     secs: f64,
@@ -269,6 +274,20 @@ fn settle(args: &Args) -> Result<Plan, BadInput> {
         links: at_least_one(args.links.unwrap_or(scenario.default_links()), "--links")?,
         codes: 1000,
         key,
+        rate: match args.rate {
+            None => None,
+            Some(_) if scenario == Scenario::Fill => {
+                return Err(BadInput(
+                    "--rate paces timed runs: fill creates its links as fast as it can".to_string(),
+                ));
+            }
+            Some(rate) if rate.is_finite() && rate > 0.0 => Some(rate),
+            Some(rate) => {
+                return Err(BadInput(format!(
+                    "--rate {rate} is not a rate: give calls a second, more than 0"
+                )));
+            }
+        },
     })
 }
 
@@ -505,11 +524,9 @@ async fn run_once(
     prepared: &mut Prepared,
     style: Style,
 ) -> Result<RoundResult, RunFailed> {
-    let Under::Started { binary, args } = &contender.under else {
-        let Under::Running(addr) = &contender.under else {
-            unreachable!("a contender is started or running")
-        };
-        return measure(*addr, None, plan, round, prepared).await;
+    let (binary, args) = match &contender.under {
+        Under::Running(addr) => return measure(*addr, None, plan, round, prepared).await,
+        Under::Started { binary, args } => (binary, args),
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut running = server::start_with_args(binary, &args, START_LIMIT)

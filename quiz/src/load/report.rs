@@ -233,6 +233,8 @@ pub struct Settings {
     pub window: usize,
     pub links: usize,
     pub api_key: bool,
+    /// `--rate`: calls (sync: messages) a second asked for, or `None` for a closed loop.
+    pub rate: Option<f64>,
 }
 
 /// The machine and the builds the figures come from.
@@ -303,6 +305,7 @@ impl Report {
                 window: plan.window,
                 links: plan.links,
                 api_key: plan.key.is_some(),
+                rate: plan.rate,
             },
             machine: Machine {
                 cores,
@@ -432,6 +435,26 @@ impl Report {
                 ));
             }
         }
+        if let Some(rate) = self.settings.rate {
+            for server in &self.servers {
+                let slowest = server
+                    .rounds
+                    .iter()
+                    .filter(|round| round.secs > 0.0)
+                    .map(|round| round.samples as f64 / round.secs)
+                    .fold(f64::INFINITY, f64::min);
+                if slowest.is_finite() && slowest < rate * 0.95 {
+                    notes.push(format!(
+                        "{} reached {} of the {} a second asked for (--rate) in its slowest \
+                         round: it (or the tool) could not keep up, so its figures are at the \
+                         load it reached, not at the rate.",
+                        server.name,
+                        thousands(slowest),
+                        thousands(rate)
+                    ));
+                }
+            }
+        }
         if self.failed_calls() > 0 {
             notes.push(
                 "Some calls failed (see the status codes): the figures count successful \
@@ -490,8 +513,15 @@ pub fn describe_plan(plan: &Plan, rounds: usize) -> String {
             plan.warmup.as_secs_f64()
         )
     };
+    let pace = plan.rate.map_or_else(String::new, |rate| {
+        format!(
+            ", paced at {} {}",
+            thousands(rate),
+            plan.scenario.rate_unit()
+        )
+    });
     format!(
-        "{} ({}): {what}; {timing}; every call's deadline {:.1} s",
+        "{} ({}): {what}{pace}; {timing}; every call's deadline {:.1} s",
         scenario_name(plan.scenario),
         plan.scenario.rpc(),
         plan.timeout.as_secs_f64()

@@ -134,6 +134,49 @@ pub struct Plan {
     pub codes: usize,
     /// `Bearer KEY`, sent as `authorization` on every call.
     pub key: Option<MetadataValue<Ascii>>,
+    /// Calls a second (for sync: messages a second) over all workers, or `None` for as fast as
+    /// answers come back.
+    pub rate: Option<f64>,
+}
+
+/// A worker's pace under `--rate`: its share of the rate, its first call offset so that the
+/// workers do not all start at once. The timer wakes at most once a millisecond, so calls go out
+/// in small bursts that keep the rate on average.
+#[derive(Debug)]
+struct Pace {
+    period: Option<Duration>,
+    next: Instant,
+}
+
+impl Pace {
+    fn new(plan: &Plan, worker: usize) -> Pace {
+        let period = plan
+            .rate
+            .map(|rate| Duration::from_secs_f64(plan.concurrency as f64 / rate));
+        let offset = period.map_or(Duration::ZERO, |period| {
+            period.mul_f64(worker as f64 / plan.concurrency as f64)
+        });
+        Pace {
+            period,
+            next: Instant::now() + offset,
+        }
+    }
+
+    /// The instant the next call may go, which it books.
+    fn book(&mut self) -> Option<Instant> {
+        let period = self.period?;
+        let slot = self.next.max(Instant::now());
+        self.next = slot + period;
+        Some(slot)
+    }
+
+    async fn wait(&mut self) {
+        if let Some(slot) = self.book()
+            && slot > Instant::now()
+        {
+            tokio::time::sleep_until(slot.into()).await;
+        }
+    }
 }
 
 /// The URLs the tool sends: `n` makes each one different. The bare server's links have the
@@ -280,7 +323,8 @@ pub async fn drive(
                 Scenario::Create | Scenario::Get => unary(client, shared, worker).await,
                 Scenario::Batch => batch(client, shared, worker).await,
                 Scenario::Sync => sync(client, shared, worker).await,
-                Scenario::List => list(client, shared).await,
+                Scenario::List => list(client, shared, worker).await,
+                // fill is not a timed run: `fill()` drives it.
                 Scenario::Fill => Tally::default(),
             }
         });
@@ -319,7 +363,9 @@ async fn unary(mut client: Client, shared: Shared, worker: usize) -> Tally {
     let mut tally = Tally::default();
     let mut urls = Urls::new(worker);
     let mut next_code = worker;
+    let mut pace = Pace::new(plan, worker);
     loop {
+        pace.wait().await;
         let started = Instant::now();
         if started >= shared.window.end {
             return tally;
@@ -379,7 +425,9 @@ async fn batch(mut client: Client, shared: Shared, worker: usize) -> Tally {
     let plan = &shared.plan;
     let mut tally = Tally::default();
     let mut urls = Urls::new(worker);
+    let mut pace = Pace::new(plan, worker);
     loop {
+        pace.wait().await;
         let started = Instant::now();
         if started >= shared.window.end {
             return tally;
@@ -400,10 +448,12 @@ async fn batch(mut client: Client, shared: Shared, worker: usize) -> Tally {
     }
 }
 
-async fn list(mut client: Client, shared: Shared) -> Tally {
+async fn list(mut client: Client, shared: Shared, worker: usize) -> Tally {
     let plan = &shared.plan;
     let mut tally = Tally::default();
+    let mut pace = Pace::new(plan, worker);
     loop {
+        pace.wait().await;
         let started = Instant::now();
         if started >= shared.window.end {
             return tally;
@@ -443,9 +493,10 @@ async fn list(mut client: Client, shared: Shared) -> Tally {
 async fn sync(mut client: Client, shared: Shared, worker: usize) -> Tally {
     let mut tally = Tally::default();
     let mut first_code = worker;
+    let pace = Arc::new(Mutex::new(Pace::new(&shared.plan, worker)));
     // A stream that breaks is replaced, until the window ends.
     while Instant::now() < shared.window.end {
-        one_sync_stream(&mut client, &shared, first_code, &mut tally).await;
+        one_sync_stream(&mut client, &shared, first_code, &pace, &mut tally).await;
         first_code += 1;
         // A stream ends early only when it broke: let the runtime in before the next.
         tokio::task::yield_now().await;
@@ -459,23 +510,34 @@ async fn one_sync_stream(
     client: &mut Client,
     shared: &Shared,
     first_code: usize,
+    pace: &Arc<Mutex<Pace>>,
     tally: &mut Tally,
 ) {
     let plan = &shared.plan;
     let window = Arc::new(Semaphore::new(plan.window));
     let sent: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
     let requests = {
-        let (window, sent, codes) = (
+        let (window, sent, codes, pace) = (
             Arc::clone(&window),
             Arc::clone(&sent),
             Arc::clone(&shared.codes),
+            Arc::clone(pace),
         );
         let end = shared.window.end;
         tokio_stream::iter(first_code..)
             .then(move |n| {
                 let (window, sent, codes) =
                     (Arc::clone(&window), Arc::clone(&sent), Arc::clone(&codes));
+                let slot = pace
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .book();
                 async move {
+                    if let Some(slot) = slot
+                        && slot > Instant::now()
+                    {
+                        tokio::time::sleep_until(slot.into()).await;
+                    }
                     window.acquire().await.ok()?.forget();
                     let now = Instant::now();
                     if now >= end {
