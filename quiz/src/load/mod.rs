@@ -251,8 +251,14 @@ fn settle(args: &Args) -> Result<Plan, BadInput> {
              with no call on it measures nothing"
         )));
     }
+    at_least_one(args.rounds, "--rounds")?;
     let key = match &args.api_key {
         None => None,
+        Some(key) if key.is_empty() => {
+            return Err(BadInput(
+                "the API key is empty: give a key, or no --api-key".to_string(),
+            ));
+        }
         Some(key) => Some(
             MetadataValue::try_from(format!("Bearer {key}")).map_err(|_| {
                 BadInput(
