@@ -69,6 +69,19 @@ enum Command {
         /// The lesson number, such as 07.
         lesson: String,
     },
+    /// Load a shortener server the way ghz does, and measure what each call costs it.
+    ///
+    /// The tool builds the server in release, starts it on 127.0.0.1:0, runs one scenario for a
+    /// warm-up and a measured window, and prints ghz's summary (count, slowest, fastest,
+    /// average, rate, a latency histogram, p50/p90/p99/p99.9, status codes) with the server's
+    /// CPU time per operation and its peak memory. The tool and the server share this machine's
+    /// cores, so calls/s measures both; CPU per operation is the server's own. With
+    /// --against-bare the same scenario runs against a bare tonic server too, rounds
+    /// interleaved, and the report gives bare/ours of CPU per operation. See docs/LOAD.md.
+    ///
+    /// Exit codes: 0 when every call succeeded, 1 when some failed or the run could not go on,
+    /// 2 for bad input (an unknown scenario, a bad address, a crate that does not build).
+    Load(crate::load::Args),
     /// Put the lesson's starter code back, throwing away your changes (asks first).
     Reset {
         /// The lesson number, such as 07.
@@ -172,6 +185,10 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
         Some(Command::Hint { lesson }) => hint(&course, lesson, &progress, style),
         Some(Command::Reset { lesson, yes }) => reset(&course, lesson, *yes, &progress, style),
         Some(Command::Watch(args)) => crate::watch::run(&course, args, &progress),
+        Some(Command::Load(args)) => Ok(match crate::load::main(&course, args, style)? {
+            true => Verdict::Passed,
+            false => Verdict::Failed,
+        }),
     }
 }
 

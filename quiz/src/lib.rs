@@ -7,6 +7,7 @@ pub mod demo;
 pub mod diff;
 pub mod drift;
 pub mod giveaway;
+pub mod load;
 pub mod manifest;
 pub mod map;
 pub mod normalize;

@@ -3,6 +3,7 @@
 
 use anyhow::Context as _;
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -125,14 +126,28 @@ pub fn parse_build_messages(stdout: &str) -> Build {
 /// folder builds it: in the course's workspace for the course's crates, in its own workspace
 /// for a crate elsewhere (`--path DIR`), never a crate of the same name somewhere else.
 pub async fn build(target: &Target, limit: Duration) -> anyhow::Result<Build> {
-    let mut command = command(&target.dir);
-    command
-        .args(["build", "--message-format=json", "--manifest-path"])
-        .arg(target.dir.join("Cargo.toml"))
-        .arg("--bins");
+    let manifest = target.dir.join("Cargo.toml");
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("--manifest-path"),
+        manifest.as_os_str(),
+        OsStr::new("--bins"),
+    ];
     if target.has_lesson_tests() {
-        command.args(["--test", "lesson"]);
+        args.extend([OsStr::new("--test"), OsStr::new("lesson")]);
     }
+    build_with(&target.dir, &args, limit).await
+}
+
+/// `cargo build --message-format=json ARGS...`, stopped after `limit`.
+pub async fn build_with(
+    root: &Path,
+    args: &[impl AsRef<OsStr>],
+    limit: Duration,
+) -> anyhow::Result<Build> {
+    let mut command = command(root);
+    command
+        .args(["build", "--message-format=json"])
+        .args(args.iter().map(AsRef::as_ref));
     command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

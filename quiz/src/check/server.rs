@@ -188,6 +188,11 @@ impl RunningServer {
         self.child.try_wait().ok().flatten()
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Sends the server a signal (`libc::SIGTERM`, say).
     pub fn signal(&self, signal: libc::c_int) {
         if let Some(pid) = self
