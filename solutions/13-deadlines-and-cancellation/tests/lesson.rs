@@ -135,7 +135,10 @@ async fn batch(client: &mut Client, urls: Vec<String>) -> Result<i64, Status> {
 /// How many links the server has.
 async fn count(client: &mut Client) -> usize {
     let list = async {
-        let mut stream = client.list_links(ListLinksRequest::default()).await?.into_inner();
+        let mut stream = client
+            .list_links(ListLinksRequest::default())
+            .await?
+            .into_inner();
         let mut count = 0;
         while stream.message().await?.is_some() {
             count += 1;

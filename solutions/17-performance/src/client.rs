@@ -153,7 +153,10 @@ pub async fn delete(client: &mut Client, short_code: String) -> Result<(), Statu
 
 /// Hands every link to `each` as the server streams it, and returns how many there were.
 pub async fn list(client: &mut Client, mut each: impl FnMut(&Link)) -> Result<usize, Status> {
-    let mut stream = client.list_links(ListLinksRequest::default()).await?.into_inner();
+    let mut stream = client
+        .list_links(ListLinksRequest::default())
+        .await?
+        .into_inner();
     let mut count = 0;
     // `message()` gives `Ok(None)` when the server ends the stream.
     while let Some(link) = stream.message().await? {

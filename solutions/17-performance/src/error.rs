@@ -28,6 +28,9 @@ pub enum ShortenerError {
     /// No link has this short code.
     #[error("no link has the short code {0:?}")]
     NotFound(String),
+    /// NEW(lesson 17): a ListLinks request with a negative `after_id` or `limit`.
+    #[error("{field} must be 0 or more; it was {value}")]
+    NegativePage { field: &'static str, value: i64 },
 }
 
 impl From<ShortenerError> for Status {
@@ -52,6 +55,11 @@ impl From<ShortenerError> for Status {
             }
             ShortenerError::BatchCancelled => Status::cancelled(message),
             ShortenerError::NotFound(_) => Status::not_found(message),
+            ShortenerError::NegativePage { field, .. } => Status::with_error_details(
+                Code::InvalidArgument,
+                message.clone(),
+                ErrorDetails::with_bad_request_violation(field, message),
+            ),
         }
     }
 }

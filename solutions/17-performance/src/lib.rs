@@ -23,6 +23,8 @@ mod error;
 pub mod gateway;
 mod log;
 mod server;
+mod store; // NEW(lesson 17): the links in memory, laid out for memory.
+mod streams; // NEW(lesson 17): ListLinks' and SyncClicks' streams, without a task.
 mod tls; // NEW(lesson 16): TLS from PEM files.
 mod validate;
 
@@ -37,6 +39,9 @@ pub use log::{
     request_id,
 };
 pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
+// NEW(lesson 17): the store, its codes, and the streams' batch sizes.
+pub use store::{Code, CodeHash, CodeSource, MemoryStore, PlannedCodes, RandomCodes};
+pub use streams::{Answers, LIST_PAGE, Pages, SYNC_BATCH};
 pub use tls::{TlsError, load_ca, load_identity}; // NEW(lesson 16)
 pub use validate::{MAX_URL_LEN, UrlError, validate_url};
 
