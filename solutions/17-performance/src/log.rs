@@ -29,11 +29,13 @@ use tonic::Code;
 use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tower::{Layer, Service};
-use tracing::{Instrument, Span};
+use tracing::{Dispatch, Instrument, Span};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
 use crate::deadline::{GRPC_TIMEOUT, deadline};
+use crate::log_writer::{LogGuard, LogWriter};
 
 /// The metadata key of the request id, in requests and in responses.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -97,35 +99,50 @@ pub enum LogFormat {
     Json,
 }
 
+/// The log as the binaries write it: the events `filter` lets through, in `format`, to
+/// `writer`. `init_tracing` installs it for the whole program; a test can install it for one
+/// thread (`tracing::subscriber::set_default`).
+pub fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Dispatch
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let log = tracing_subscriber::registry().with(filter);
+    match format {
+        LogFormat::Text => Dispatch::new(
+            log.with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .with_ansi(std::io::stderr().is_terminal()),
+            ),
+        ),
+        // `flatten_event` puts the event's own fields at the top; the span's (method, request
+        // id, code) are under "span".
+        LogFormat::Json => Dispatch::new(
+            log.with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_span_list(false)
+                    .with_writer(writer),
+            ),
+        ),
+    }
+}
+
 /// Logs to stderr from now on, filtered by `RUST_LOG` (`info` when it is not set).
-pub fn init_tracing(format: LogFormat) -> Result<(), String> {
+// NEW(lesson 17): through a `LogWriter`, many lines a write: keep the guard it returns until the
+// program ends, and the last lines are written when it is dropped.
+pub fn init_tracing(format: LogFormat) -> Result<LogGuard, String> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) => EnvFilter::try_new(&directives)
             .map_err(|error| format!("RUST_LOG={directives:?} is not a filter: {error}"))?,
         Err(_) => EnvFilter::new("info"),
     };
-    let log = tracing_subscriber::registry().with(filter);
-    let installed = match format {
-        LogFormat::Text => log
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(std::io::stderr)
-                    .with_ansi(std::io::stderr().is_terminal()),
-            )
-            .try_init(),
-        // `flatten_event` puts the event's own fields at the top; the span's (method, request
-        // id, code) are under "span".
-        LogFormat::Json => log
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_span_list(false)
-                    .with_writer(std::io::stderr),
-            )
-            .try_init(),
-    };
-    installed.map_err(|error| format!("cannot install the log: {error}"))
+    let (writer, guard) =
+        LogWriter::stderr().map_err(|error| format!("cannot start the log's writer: {error}"))?;
+    tracing::dispatcher::set_global_default(subscriber(format, filter, writer))
+        .map_err(|error| format!("cannot install the log: {error}"))?;
+    Ok(guard)
 }
 
 impl fmt::Debug for CallLog {

@@ -77,7 +77,8 @@ async fn main() -> ExitCode {
 /// Serves until SIGINT or SIGTERM, and returns the number of clicks it could not send.
 async fn run(args: Args) -> anyhow::Result<i64> {
     let key = BearerKey::new(args.api_key.as_deref()).context("the API key cannot be a header")?;
-    solution_17::init_tracing(args.log_format).map_err(anyhow::Error::msg)?;
+    // NEW(lesson 17): the guard writes the last lines when it is dropped, at the end.
+    let _log = solution_17::init_tracing(args.log_format).map_err(anyhow::Error::msg)?;
     let ca = args.ca.as_deref().map(solution_17::load_ca).transpose()?;
     let clients = connect_with_ca(&args.server, key, ca)
         .with_context(|| format!("cannot use {} as the server's address", args.server))?;

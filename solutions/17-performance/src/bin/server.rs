@@ -94,7 +94,8 @@ async fn main() -> anyhow::Result<()> {
     if api_key.as_deref() == Some("") {
         anyhow::bail!("the API key is empty: give a key, or no --api-key for an open server");
     }
-    solution_17::init_tracing(args.log_format).map_err(anyhow::Error::msg)?;
+    // NEW(lesson 17): the guard writes the last lines when it is dropped, at the end.
+    let _log = solution_17::init_tracing(args.log_format).map_err(anyhow::Error::msg)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(solution_17::load_identity(cert, key)?),
         _ => None,
