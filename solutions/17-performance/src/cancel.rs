@@ -28,15 +28,29 @@ impl StreamReset {
     }
 }
 
-/// The layer: `Server::builder().layer(StreamResetLayer)`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StreamResetLayer;
+/// The layer: `Server::builder().layer(StreamResetLayer::for_paths(&[...]))`.
+// NEW(lesson 17): it watches the calls whose handler reads the flag, and only those: every
+// other request goes by without a flag to allocate or a body to box.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamResetLayer {
+    paths: &'static [&'static str],
+}
+
+impl StreamResetLayer {
+    /// Watches the requests to these paths (`/shortener.LinkService/BatchCreateLinks`).
+    pub const fn for_paths(paths: &'static [&'static str]) -> StreamResetLayer {
+        StreamResetLayer { paths }
+    }
+}
 
 impl<S> Layer<S> for StreamResetLayer {
     type Service = WatchReset<S>;
 
     fn layer(&self, inner: S) -> WatchReset<S> {
-        WatchReset { inner }
+        WatchReset {
+            inner,
+            paths: self.paths,
+        }
     }
 }
 
@@ -44,6 +58,7 @@ impl<S> Layer<S> for StreamResetLayer {
 #[derive(Debug, Clone)]
 pub struct WatchReset<S> {
     inner: S,
+    paths: &'static [&'static str],
 }
 
 impl<S> Service<http::Request<Body>> for WatchReset<S>
@@ -59,6 +74,9 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> S::Future {
+        if !self.paths.contains(&request.uri().path()) {
+            return self.inner.call(request);
+        }
         let reset = StreamReset::default();
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(reset.clone());

@@ -18,7 +18,12 @@ pub const GRPC_TIMEOUT: &str = "grpc-timeout";
 /// The spec (gRPC over HTTP/2): one to eight ASCII digits, then one unit: `H` hours, `M` minutes,
 /// `S` seconds, `m` milliseconds, `u` microseconds, `n` nanoseconds. `250m` is 250 ms.
 pub fn time_left(metadata: &MetadataMap) -> Option<Duration> {
-    let value = metadata.get(GRPC_TIMEOUT)?.to_str().ok()?;
+    parse_timeout(metadata.get(GRPC_TIMEOUT)?.to_str().ok()?)
+}
+
+/// NEW(lesson 17): a `grpc-timeout` value (`250m`) as a duration; `None` when it does not follow
+/// the spec. For a caller that holds the header itself, not the metadata.
+pub fn parse_timeout(value: &str) -> Option<Duration> {
     let unit_at = value.len().checked_sub(1)?;
     if !value.is_char_boundary(unit_at) {
         return None;

@@ -156,6 +156,9 @@ impl Default for Limits {
     }
 }
 
+/// NEW(lesson 17): the path of BatchCreateLinks, the call that reads [`StreamReset`].
+const BATCH_CREATE_LINKS: &str = "/shortener.LinkService/BatchCreateLinks";
+
 /// Unanswered TCP keepalive probes before the kernel gives up on a connection.
 const TCP_KEEPALIVE_RETRIES: u32 = 3;
 
@@ -241,7 +244,8 @@ pub async fn serve(
     }
     builder
         .layer(RequestLogLayer::new(settings.log))
-        .layer(StreamResetLayer)
+        // NEW(lesson 17): the one call whose handler asks whether its stream was reset.
+        .layer(StreamResetLayer::for_paths(&[BATCH_CREATE_LINKS]))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
