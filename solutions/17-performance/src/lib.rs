@@ -22,6 +22,7 @@ mod drain; // NEW(lesson 16): the health service, whose Watch streams end at the
 mod error;
 pub mod gateway;
 mod log;
+mod log_format; // NEW(lesson 17): the text log's line, written by hand.
 mod log_writer; // NEW(lesson 17): the log's lines, many to a write.
 mod server;
 mod store; // NEW(lesson 17): the links in memory, laid out for memory.
@@ -39,6 +40,7 @@ pub use log::{
     CallLog, CallRecord, LogFormat, MAX_REQUEST_ID_LEN, REQUEST_ID, RequestLogLayer, init_tracing,
     request_id, subscriber,
 };
+pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)
 pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
 // NEW(lesson 17): the store, its codes, and the streams' batch sizes.
