@@ -114,7 +114,10 @@ impl<'a> Fields<'a> {
     fn text(&mut self, field: &Field, value: &str) -> fmt::Result {
         self.name(field)?;
         let bare = field.name() == "message"
-            || !value.is_empty() && !value.contains([' ', '"', '=', '\n'].as_slice());
+            || !value.is_empty()
+                && !value
+                    .bytes()
+                    .any(|b| matches!(b, b' ' | b'"' | b'=' | b'\n'));
         if bare {
             self.writer.write_str(value)
         } else {
