@@ -12,7 +12,6 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Request, Response, Status, Streaming};
-use tracing_subscriber::EnvFilter;
 
 use solution_17::pb::link_service_client::LinkServiceClient;
 use solution_17::pb::link_service_server::{LinkService, LinkServiceServer};
@@ -21,7 +20,7 @@ use solution_17::pb::{
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
     SyncResponse,
 };
-use solution_17::{LinkServer, LogFormat, MemoryStore, Settings, serve, subscriber};
+use solution_17::{LinkServer, LogFormat, MemoryStore, Settings, log_filter, serve, subscriber};
 
 // ---- A counting allocator --------------------------------------------------------------------
 
@@ -232,7 +231,7 @@ where
     let (writer, _guard) = solution_17::LogWriter::to(std::io::sink()).expect("a log writer");
     let _log = tracing::dispatcher::set_default(&subscriber(
         LogFormat::Text,
-        EnvFilter::new("info"),
+        log_filter("info").expect("a filter"),
         writer,
     ));
     let client = LinkServiceClient::new(channel(addr).await);
