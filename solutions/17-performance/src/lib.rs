@@ -40,7 +40,6 @@ pub use log::{
     CallLog, CallRecord, LogFormat, MAX_REQUEST_ID_LEN, REQUEST_ID, RequestLogLayer, init_tracing,
     request_id, subscriber,
 };
-pub use log::{LogFilter, log_filter}; // NEW(lesson 17)
 pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)
 pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};

@@ -31,10 +31,9 @@ use tonic::Code;
 use tonic::body::Body;
 use tower::{Layer, Service};
 use tracing::{Dispatch, Span};
-use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::Registry;
 
 use crate::deadline::{GRPC_TIMEOUT, parse_timeout};
 use crate::log_format::{PlainFields, PlainText};
@@ -96,29 +95,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// NEW(lesson 17): what lets the log's events through: `RUST_LOG`'s directives.
-pub type LogFilter = Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>;
-
-/// NEW(lesson 17): `directives` (`RUST_LOG`'s syntax) as a filter. Levels and targets
-/// (`info`, `solution_17=debug,h2=warn`) become a [`Targets`], which decides from the call site
-/// alone. Only directives about spans (`[call{method=...}]=debug`) need an [`EnvFilter`], which
-/// looks every span up, in a map behind a lock shared by every thread, each time a span is
-/// entered or left: several times a call.
-pub fn log_filter(directives: &str) -> Result<LogFilter, String> {
-    if !directives.contains('[')
-        && let Ok(targets) = directives.parse::<Targets>()
-    {
-        return Ok(Box::new(targets));
-    }
-    EnvFilter::try_new(directives)
-        .map(|filter| Box::new(filter) as LogFilter)
-        .map_err(|error| format!("RUST_LOG={directives:?} is not a filter: {error}"))
-}
-
 /// The log as the binaries write it: the events `filter` lets through, in `format`, to
 /// `writer`. `init_tracing` installs it for the whole program; a test can install it for one
-/// thread (`tracing::dispatcher::set_default`).
-pub fn subscriber<W>(format: LogFormat, filter: LogFilter, writer: W) -> Dispatch
+/// thread (`tracing::subscriber::set_default`).
+pub fn subscriber<W>(format: LogFormat, filter: EnvFilter, writer: W) -> Dispatch
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -152,7 +132,11 @@ where
 // NEW(lesson 17): through a `LogWriter`, many lines a write: keep the guard it returns until the
 // program ends, and the last lines are written when it is dropped.
 pub fn init_tracing(format: LogFormat) -> Result<LogGuard, String> {
-    let filter = log_filter(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string()))?;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) => EnvFilter::try_new(&directives)
+            .map_err(|error| format!("RUST_LOG={directives:?} is not a filter: {error}"))?,
+        Err(_) => EnvFilter::new("info"),
+    };
     let (writer, guard) =
         LogWriter::stderr().map_err(|error| format!("cannot start the log's writer: {error}"))?;
     tracing::dispatcher::set_global_default(subscriber(format, filter, writer))

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Request, Response, Status, Streaming};
+use tracing_subscriber::EnvFilter;
 
 use solution_17::pb::link_service_client::LinkServiceClient;
 use solution_17::pb::link_service_server::{LinkService, LinkServiceServer};
@@ -20,7 +21,7 @@ use solution_17::pb::{
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
     SyncResponse,
 };
-use solution_17::{LinkServer, LogFormat, MemoryStore, Settings, log_filter, serve, subscriber};
+use solution_17::{LinkServer, LogFormat, MemoryStore, Settings, serve, subscriber};
 
 // ---- A counting allocator --------------------------------------------------------------------
 
@@ -231,7 +232,7 @@ where
     let (writer, _guard) = solution_17::LogWriter::to(std::io::sink()).expect("a log writer");
     let _log = tracing::dispatcher::set_default(&subscriber(
         LogFormat::Text,
-        log_filter("info").expect("a filter"),
+        EnvFilter::new("info"),
         writer,
     ));
     let client = LinkServiceClient::new(channel(addr).await);
