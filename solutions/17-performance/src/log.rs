@@ -77,7 +77,10 @@ impl fmt::Display for CallRecord {
 /// Who hears of every call besides the log: a list in the tests, nobody in the binary.
 // NEW(lesson 17): nobody is `None`, so that a call builds no `CallRecord` when nobody listens.
 #[derive(Clone, Default)]
-pub struct CallLog(Option<Arc<dyn Fn(&CallRecord) + Send + Sync>>);
+pub struct CallLog(Option<Listener>);
+
+/// Whoever hears of every call.
+type Listener = Arc<dyn Fn(&CallRecord) + Send + Sync>;
 
 impl CallLog {
     pub fn new(write: impl Fn(&CallRecord) + Send + Sync + 'static) -> CallLog {

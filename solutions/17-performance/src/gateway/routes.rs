@@ -3,10 +3,12 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_health::pb::HealthCheckRequest;
@@ -55,10 +57,76 @@ pub fn router(gateway: Gateway) -> Router {
         .with_state(gateway)
 }
 
-/// The answer of `GET /v1/links`: `{"links": [...]}`, each link in proto3 JSON.
+/// NEW(lesson 17): the links a page of `GET /v1/links` holds unless the client asks for fewer.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// NEW(lesson 17): the most links a page holds, whatever the client asks for.
+pub const MAX_PAGE_SIZE: usize = 1_000;
+
+/// The answer of `GET /v1/links`: `{"links": [...], "nextPageToken": "..."}`, each link in
+/// proto3 JSON.
+// NEW(lesson 17): a page, and the token of the next one (empty on the last page: AIP-158).
 #[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 struct LinkList {
     links: Vec<Link>,
+    next_page_token: String,
+}
+
+/// NEW(lesson 17): what `GET /v1/links?pageSize=N&pageToken=T` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Page {
+    /// Links with a greater id than this.
+    after_id: i64,
+    size: usize,
+}
+
+/// NEW(lesson 17): the page a query string asks for, or why it cannot be read. `pageSize`
+/// absent or 0 is [`DEFAULT_PAGE_SIZE`], and more than [`MAX_PAGE_SIZE`] is that maximum, as
+/// Google's AIP-158 says; `pageToken` must be one this gateway gave.
+fn page(query: Option<&str>) -> Result<Page, ApiError> {
+    let mut page = Page {
+        after_id: 0,
+        size: DEFAULT_PAGE_SIZE,
+    };
+    for pair in query.unwrap_or_default().split('&') {
+        match pair.split_once('=') {
+            Some(("pageSize", size)) => {
+                let size: usize = size.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "pageSize must be a whole number from 0 to {MAX_PAGE_SIZE}; it was {size:?}"
+                    ))
+                })?;
+                page.size = match size {
+                    0 => DEFAULT_PAGE_SIZE,
+                    size => size.min(MAX_PAGE_SIZE),
+                };
+            }
+            Some(("pageToken", "")) => {}
+            Some(("pageToken", token)) => page.after_id = read_token(token)?,
+            _ => {}
+        }
+    }
+    Ok(page)
+}
+
+/// A page token: the id of the last link of the page before, in base64. Opaque to clients: they
+/// send back what they were given, and the format can change without them.
+fn page_token(last_id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("after:{last_id}"))
+}
+
+fn read_token(token: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("after:")?.parse().ok())
+        .filter(|id: &i64| *id >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "pageToken {token:?} is not one this gateway gave: send back a nextPageToken, or none for the first page"
+            ))
+        })
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -175,19 +243,42 @@ async fn delete_link(
 async fn list_links(
     State(mut gateway): State<Gateway>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let request = for_caller(ListLinksRequest::default(), &headers)?;
+    // NEW(lesson 17): a page at a time. One link more than the page tells whether there is a
+    // next page, without a token that leads to an empty one.
+    let page = page(query.as_deref())?;
+    let limit = i32::try_from(page.size + 1).unwrap_or(i32::MAX);
+    let message = ListLinksRequest {
+        after_id: page.after_id,
+        limit,
+    };
+    let request = for_caller(message, &headers)?;
     // The deadline covers the whole stream, not only its first message.
-    let links = within_deadline(async {
+    let mut links = within_deadline(async {
         let mut stream = gateway.callers.list_links(request).await?.into_inner();
-        let mut links = Vec::new();
+        let mut links = Vec::with_capacity(page.size + 1);
         while let Some(link) = stream.message().await? {
             links.push(link);
         }
         Ok(links)
     })
     .await?;
-    to_json(StatusCode::OK, &LinkList { links })
+    let next_page_token = if links.len() > page.size {
+        links.truncate(page.size);
+        links
+            .last()
+            .map_or_else(String::new, |last| page_token(last.id))
+    } else {
+        String::new()
+    };
+    to_json(
+        StatusCode::OK,
+        &LinkList {
+            links,
+            next_page_token,
+        },
+    )
 }
 
 /// `GET /{code}`: 302 to the link's URL, and one click counted. The lookup uses the gateway's
@@ -208,4 +299,39 @@ async fn follow(
         gateway.clicks.add(&link.short_code, 1);
     }
     Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_reads_its_size_and_token_from_the_query() {
+        assert_eq!(
+            page(None).ok(),
+            Some(Page {
+                after_id: 0,
+                size: DEFAULT_PAGE_SIZE
+            })
+        );
+        let token = page_token(41);
+        let asked = page(Some(&format!("pageSize=5&pageToken={token}"))).ok();
+        assert_eq!(
+            asked,
+            Some(Page {
+                after_id: 41,
+                size: 5
+            })
+        );
+        let most = page(Some("pageSize=1000000")).ok().map(|page| page.size);
+        assert_eq!(most, Some(MAX_PAGE_SIZE));
+        for bad in [
+            "pageSize=-1",
+            "pageSize=ten",
+            "pageToken=not-ours",
+            "pageToken=YWZ0ZXI6LTE",
+        ] {
+            assert!(page(Some(bad)).is_err(), "{bad} must be refused");
+        }
+    }
 }
