@@ -78,8 +78,10 @@ pub struct Pages {
     after_id: i64,
     /// How many links the call may still send; `None` when it asked for no limit.
     left: Option<usize>,
-    /// The page being sent.
-    page: std::vec::IntoIter<Link>,
+    /// The page being sent, and where in it: the `Vec` is refilled, not made again, page after
+    /// page.
+    page: Vec<Link>,
+    next: usize,
     deadline: Deadline,
     sent: usize,
     ended: bool,
@@ -99,7 +101,8 @@ impl Pages {
             store,
             after_id,
             left: limit,
-            page: Vec::new().into_iter(),
+            page: Vec::new(),
+            next: 0,
             deadline: Deadline::new(deadline),
             sent: 0,
             ended: false,
@@ -123,27 +126,29 @@ impl Stream for Pages {
                 Status::deadline_exceeded(format!("the deadline passed after {} links", this.sent));
             return Poll::Ready(Some(Err(status)));
         }
-        if this.page.len() == 0 {
+        if this.next == this.page.len() {
             let wanted = this.left.map_or(LIST_PAGE, |left| left.min(LIST_PAGE));
+            this.page.clear();
+            this.next = 0;
             // The lock is taken and dropped in here: a page is copied out, and nothing is held
             // while tonic sends it.
-            let page = if wanted == 0 {
-                Vec::new()
-            } else {
-                this.store.page(this.after_id, wanted)
-            };
-            let Some(last) = page.last() else {
+            if wanted > 0 {
+                this.store.page(this.after_id, wanted, &mut this.page);
+            }
+            let Some(last) = this.page.last() else {
                 this.ended = true;
                 return Poll::Ready(None);
             };
             this.after_id = last.id;
             if let Some(left) = &mut this.left {
-                *left -= page.len();
+                *left -= this.page.len();
             }
-            this.page = page.into_iter();
         }
+        // The link leaves the page; an empty one stays in its place until the next refill.
+        let link = std::mem::take(&mut this.page[this.next]);
+        this.next += 1;
         this.sent += 1;
-        Poll::Ready(this.page.next().map(Ok))
+        Poll::Ready(Some(Ok(link)))
     }
 }
 
