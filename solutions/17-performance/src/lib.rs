@@ -44,7 +44,7 @@ pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)
 pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
 // NEW(lesson 17): the store, its codes, and the streams' batch sizes.
-pub use store::{Code, CodeHash, CodeSource, MemoryStore, PlannedCodes, RandomCodes};
+pub use store::{Code, CodeHash, CodeSource, MemoryStore, Page, PlannedCodes, RandomCodes};
 pub use streams::{Answers, LIST_PAGE, Pages, SYNC_BATCH};
 pub use tls::{TlsError, load_ca, load_identity}; // NEW(lesson 16)
 pub use validate::{MAX_URL_LEN, UrlError, validate_url};

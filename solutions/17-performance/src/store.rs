@@ -374,11 +374,10 @@ impl MemoryStore {
             .collect()
     }
 
-    /// Appends to `page` at most `limit` live links whose id is greater than `after_id`, in id
-    /// order: one page of ListLinks, read under the lock and handed over as the wire's `Link`s.
-    /// The caller's `Vec` is reused from page to page: a page is a large allocation, and glibc's
-    /// `malloc` sorts its free lists before every large one.
-    pub fn page(&self, after_id: i64, limit: usize, page: &mut Vec<Link>) {
+    /// Fills `page` with at most `limit` live links whose id is greater than `after_id`, in id
+    /// order: one page of ListLinks, copied out under the lock as the store keeps them.
+    pub fn page(&self, after_id: i64, limit: usize, page: &mut Page) {
+        page.clear();
         let links = self.lock();
         // Link `id` is at index `id - 1`: the first id after `after_id` is at index `after_id`.
         let start = usize::try_from(after_id)
@@ -387,9 +386,85 @@ impl MemoryStore {
         let found = links.by_id[start..]
             .iter()
             .zip(start as i64 + 1..)
-            .filter_map(|(entry, id)| Some(to_link(id, entry.as_ref()?)))
+            .filter_map(|(entry, id)| Some((id, entry.as_ref()?)))
             .take(limit);
-        page.extend(found);
+        for (id, entry) in found {
+            page.push(id, entry.code, &entry.url, entry.clicks);
+        }
+    }
+}
+
+/// A page of links as the store keeps them: copied under the lock into two buffers that are
+/// reused from page to page, and made into the wire's `Link` one at a time, as tonic takes
+/// them. A page of `Link`s made at once would be hundreds of allocations in a burst, freed in
+/// another: more than the allocator's per-thread cache holds, so most would take its slow
+/// path; one link's, freed before the next is made, come from that cache.
+#[derive(Debug, Default)]
+pub struct Page {
+    rows: Vec<Row>,
+    /// Every URL of the page, end to end.
+    urls: String,
+    /// The next row to hand out.
+    next: usize,
+}
+
+#[derive(Debug)]
+struct Row {
+    id: i64,
+    code: Code,
+    clicks: i64,
+    /// Where the row's URL ends in `urls` (it starts where the one before ends).
+    url_end: usize,
+}
+
+impl Page {
+    /// Empties the page, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.urls.clear();
+        self.next = 0;
+    }
+
+    /// Adds a link to the page.
+    pub fn push(&mut self, id: i64, code: Code, url: &str, clicks: i64) {
+        self.urls.push_str(url);
+        self.rows.push(Row {
+            id,
+            code,
+            clicks,
+            url_end: self.urls.len(),
+        });
+    }
+
+    /// The id of the page's last link.
+    pub fn last_id(&self) -> Option<i64> {
+        self.rows.last().map(|row| row.id)
+    }
+
+    /// How many links the page holds, handed out or not.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the page holds no link.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The next link of the page, as the wire wants it; `None` once every link was handed out.
+    pub fn next_link(&mut self) -> Option<Link> {
+        let row = self.rows.get(self.next)?;
+        let start = match self.next {
+            0 => 0,
+            n => self.rows[n - 1].url_end,
+        };
+        self.next += 1;
+        Some(Link {
+            id: row.id,
+            url: self.urls.get(start..row.url_end)?.to_string(),
+            short_code: row.code.into(),
+            clicks: row.clicks,
+        })
     }
 }
 
@@ -445,9 +520,11 @@ mod tests {
         let created = store.create(urls);
         assert!(store.delete(&created[4].short_code), "delete link 5");
         let ids = |after_id: i64, limit: usize| {
-            let mut page = Vec::new();
+            let mut page = Page::default();
             store.page(after_id, limit, &mut page);
-            page.iter().map(|link| link.id).collect::<Vec<_>>()
+            std::iter::from_fn(|| page.next_link())
+                .map(|link| link.id)
+                .collect::<Vec<_>>()
         };
         assert_eq!(ids(0, 3), [1, 2, 3]);
         assert_eq!(ids(3, 3), [4, 6, 7]);

@@ -22,7 +22,7 @@ use tonic::{Status, Streaming};
 use tracing::Span;
 
 use crate::pb::{Link, SyncRequest, SyncResponse};
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, Page};
 
 /// How many links ListLinks reads under the lock at a time: long enough to fill tonic's 32 KiB
 /// buffer several times over, short enough that a CreateLink waits microseconds for the lock.
@@ -78,10 +78,8 @@ pub struct Pages {
     after_id: i64,
     /// How many links the call may still send; `None` when it asked for no limit.
     left: Option<usize>,
-    /// The page being sent, and where in it: the `Vec` is refilled, not made again, page after
-    /// page.
-    page: Vec<Link>,
-    next: usize,
+    /// The page being sent: refilled, not made again, page after page.
+    page: Page,
     deadline: Deadline,
     sent: usize,
     ended: bool,
@@ -101,8 +99,7 @@ impl Pages {
             store,
             after_id,
             left: limit,
-            page: Vec::new(),
-            next: 0,
+            page: Page::default(),
             deadline: Deadline::new(deadline),
             sent: 0,
             ended: false,
@@ -126,27 +123,24 @@ impl Stream for Pages {
                 Status::deadline_exceeded(format!("the deadline passed after {} links", this.sent));
             return Poll::Ready(Some(Err(status)));
         }
-        if this.next == this.page.len() {
-            let wanted = this.left.map_or(LIST_PAGE, |left| left.min(LIST_PAGE));
-            this.page.clear();
-            this.next = 0;
-            // The lock is taken and dropped in here: a page is copied out, and nothing is held
-            // while tonic sends it.
-            if wanted > 0 {
-                this.store.page(this.after_id, wanted, &mut this.page);
-            }
-            let Some(last) = this.page.last() else {
-                this.ended = true;
-                return Poll::Ready(None);
-            };
-            this.after_id = last.id;
-            if let Some(left) = &mut this.left {
-                *left -= this.page.len();
-            }
+        if let Some(link) = this.page.next_link() {
+            this.sent += 1;
+            return Poll::Ready(Some(Ok(link)));
         }
-        // The link leaves the page; an empty one stays in its place until the next refill.
-        let link = std::mem::take(&mut this.page[this.next]);
-        this.next += 1;
+        let wanted = this.left.map_or(LIST_PAGE, |left| left.min(LIST_PAGE));
+        // The lock is taken and dropped in here: a page is copied out, and nothing is held while
+        // tonic sends it.
+        if wanted > 0 {
+            this.store.page(this.after_id, wanted, &mut this.page);
+        }
+        let (Some(last_id), Some(link)) = (this.page.last_id(), this.page.next_link()) else {
+            this.ended = true;
+            return Poll::Ready(None);
+        };
+        this.after_id = last_id;
+        if let Some(left) = &mut this.left {
+            *left -= this.page.len();
+        }
         this.sent += 1;
         Poll::Ready(Some(Ok(link)))
     }
