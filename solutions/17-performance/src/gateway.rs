@@ -23,7 +23,7 @@ mod upstream;
 pub use clicks::Clicks;
 pub use error::ApiError;
 pub use flusher::sync_clicks;
-pub use routes::{Gateway, router};
+pub use routes::{DEFAULT_PAGE_SIZE, Gateway, MAX_PAGE_SIZE, router}; // NEW(lesson 17): the page sizes
 pub use status::http_status;
 pub use upstream::{Clients, GrpcClient, connect, connect_with_ca};
 

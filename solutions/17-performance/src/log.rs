@@ -464,6 +464,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn request_ids_are_sent_never_indexed() {
+        assert!(request_id(None).is_sensitive(), "a new id");
+        let sent = HeaderValue::from_static("client-id-1");
+        let kept = request_id(Some(&sent));
+        assert_eq!(kept, "client-id-1", "a usable id is kept");
+        assert!(kept.is_sensitive(), "a kept id");
+    }
+
+    #[test]
     fn a_codes_name_is_what_debug_writes() {
         for number in 0..=16 {
             let code = Code::from_i32(number);

@@ -157,23 +157,25 @@ impl LinkService for Bare {
         Ok(Response::new(DeleteLinkResponse {}))
     }
 
-    type ListLinksStream = tokio_stream::Iter<std::vec::IntoIter<Result<Link, Status>>>;
+    type ListLinksStream = tokio_stream::Iter<std::iter::RepeatWith<fn() -> Result<Link, Status>>>;
 
+    /// Links, for ever: a reader that stops reading stalls it.
     async fn list_links(
         &self,
         _: Request<ListLinksRequest>,
     ) -> Result<Response<Self::ListLinksStream>, Status> {
-        let links = (0..3)
-            .map(|n| {
-                Ok(Link {
-                    id: n + 1,
-                    url: url(n as usize),
-                    short_code: "abc123".to_string(),
-                    clicks: 0,
-                })
+        fn link() -> Result<Link, Status> {
+            Ok(Link {
+                id: 1,
+                url: format!("{}/{}", url(1), "x".repeat(2_000)),
+                short_code: "abc123".to_string(),
+                clicks: 0,
             })
-            .collect::<Vec<_>>();
-        Ok(Response::new(tokio_stream::iter(links)))
+        }
+        let links: fn() -> Result<Link, Status> = link;
+        Ok(Response::new(tokio_stream::iter(std::iter::repeat_with(
+            links,
+        ))))
     }
 
     async fn batch_create_links(
@@ -613,6 +615,65 @@ async fn a_sync_clicks_stream_runs_on_no_task_of_its_own() {
         "each open SyncClicks stream keeps {ours} tasks alive, against bare tonic's {bare} \
          (hyper's task for the call, and the client's): a task spawned per stream hands every \
          answer through a channel, one wake-up a message. Answer with a stream over the requests"
+    );
+}
+
+/// The tasks alive on this test's runtime once `streams` ListLinks calls to the server at
+/// `addr` are open and stalled (each has had its first link, and reads no more), minus those
+/// alive before.
+async fn tasks_per_stalled_list(addr: SocketAddr, streams: usize) -> f64 {
+    let mut client = LinkServiceClient::new(channel(addr).await);
+    // Enough to stall a reader that does not read (nothing for the bare server, which lists
+    // links for ever).
+    let _ = client.batch_create_links(tokio_stream::empty()).await;
+    let filled = within("BatchCreateLinks", async {
+        let urls = (0..1_500).map(|n| CreateLinkRequest {
+            url: format!("{}/{}", url(n), "x".repeat(2_000)),
+        });
+        client
+            .batch_create_links(tokio_stream::iter(urls.collect::<Vec<_>>()))
+            .await
+    })
+    .await;
+    drop(filled);
+    let metrics = tokio::runtime::Handle::current().metrics();
+    tokio::task::yield_now().await;
+    let before = metrics.num_alive_tasks();
+    let mut open = Vec::new();
+    for _ in 0..streams {
+        // A connection each: a stalled stream holds its connection's HTTP/2 window too.
+        let mut reader = LinkServiceClient::new(channel(addr).await);
+        let mut links = within("ListLinks", reader.list_links(ListLinksRequest::default()))
+            .await
+            .expect("ListLinks")
+            .into_inner();
+        within("the first link", links.message())
+            .await
+            .expect("ListLinks sends links")
+            .expect("a first link");
+        open.push((reader, links));
+    }
+    // Let every server stream fill the buffers between it and its reader, and wait there.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = metrics.num_alive_tasks();
+    drop(open);
+    (after as f64 - before as f64) / streams as f64
+}
+
+#[tokio::test]
+async fn a_list_links_stream_runs_on_no_task_of_its_own() {
+    const STREAMS: usize = 4;
+    let (addr, ours_serving) = ours().await;
+    let ours = tasks_per_stalled_list(addr, STREAMS).await;
+    ours_serving.abort();
+    let (addr, bare_serving) = bare().await;
+    let bare = tasks_per_stalled_list(addr, STREAMS).await;
+    bare_serving.abort();
+    assert!(
+        ours <= bare,
+        "each ListLinks stream waiting on its reader keeps {ours} tasks alive, against bare \
+         tonic's {bare}: a task spawned per call hands every link through a channel, one \
+         wake-up a message. Answer with a stream that reads the store as tonic asks"
     );
 }
 
