@@ -13,6 +13,7 @@ pub mod deadlines;
 pub mod errors;
 pub mod gateway;
 pub mod group;
+pub mod performance;
 pub mod planted;
 pub mod production;
 pub mod rpc;
@@ -707,6 +708,9 @@ pub async fn check_server_with(
     }
     if checks.iter().any(|check| check == "production") {
         production::run_own_servers(binary, limits, reporter).await;
+    }
+    if checks.iter().any(|check| check == "performance") {
+        performance::run(binary, limits, reporter).await;
     }
 
     if let Some(status) = server.exited() {
