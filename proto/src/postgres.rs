@@ -60,6 +60,11 @@ const PORT_ATTEMPTS: usize = 5;
 const LOG_TAIL_LINES: usize = 20;
 
 /// A PostgreSQL server that lives as long as this value: its own data folder, its own port.
+///
+/// Dropping it stops the server and blocks the current thread until it has stopped (a fast
+/// shutdown of a test cluster takes tens of milliseconds; after 5 s without one, the
+/// server is killed). Hold one per test rather than in a `static`: statics are never dropped,
+/// so the server would outlive the test binary.
 #[derive(Debug)]
 pub struct TestPostgres {
     port: u16,
@@ -206,9 +211,15 @@ fn not_installed(required: bool) -> Result<Option<TestPostgres>, PostgresError> 
     Ok(None)
 }
 
-/// Whether the environment asks for every tool to be there (set, not empty, not `0`).
+/// Whether the environment asks for every tool to be there.
 fn require_tools() -> bool {
-    std::env::var_os(REQUIRE_TOOLS).is_some_and(|value| !value.is_empty() && value != "0")
+    requires(std::env::var_os(REQUIRE_TOOLS).as_deref())
+}
+
+/// `COURSE_REQUIRE_TOOLS`'s value means "required" when it is set, not empty and not `0` (as
+/// the README runner in quiz/src/demo.rs reads it).
+fn requires(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|value| !value.is_empty() && value != "0")
 }
 
 /// The first folder holding both `initdb` and `postgres`: where `PATH`'s `initdb` really lives
@@ -261,18 +272,23 @@ struct RunAs {
 
 fn run_as() -> Result<Option<RunAs>, PostgresError> {
     // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    run_as_when(unsafe { libc::geteuid() }, SERVICE_USER)
+}
+
+/// `run_as` for effective uid `euid`, with `user` as the server's user.
+fn run_as_when(euid: u32, user: &str) -> Result<Option<RunAs>, PostgresError> {
+    if euid != 0 {
         return Ok(None);
     }
-    match lookup_user(SERVICE_USER) {
-        Ok(Some(user)) => Ok(Some(user)),
+    match lookup_user(user) {
+        Ok(Some(found)) => Ok(Some(found)),
         Ok(None) => Err(PostgresError::new(format!(
-            "running as root, where initdb and postgres refuse to run, and there is no \
-             `{SERVICE_USER}` user to run them as (the postgresql package creates one; \
-             `useradd --system {SERVICE_USER}` does too), or run the tests as another user"
+            "running as root, where initdb and postgres refuse to run, and there is no `{user}` \
+             user to run them as (the postgresql package creates one; `useradd --system {user}` \
+             does too), or run the tests as another user"
         ))),
         Err(error) => Err(PostgresError::io(
-            format!("looking up the `{SERVICE_USER}` user"),
+            format!("looking up the `{user}` user"),
             error,
         )),
     }
@@ -716,6 +732,35 @@ mod tests {
         assert!(
             error.to_string().contains(NOT_INSTALLED),
             "the error must say what is missing and how to install it: {error}"
+        );
+    }
+
+    #[test]
+    fn course_require_tools_is_read_as_the_readme_runner_reads_it() {
+        for (value, required) in [(None, false), (Some(""), false), (Some("0"), false)]
+            .into_iter()
+            .chain([(Some("1"), true), (Some("yes"), true)])
+        {
+            assert_eq!(
+                requires(value.map(std::ffi::OsStr::new)),
+                required,
+                "{REQUIRE_TOOLS}={value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn root_without_the_postgres_user_is_a_clear_error() {
+        let error = run_as_when(0, "no-such-user-here")
+            .expect_err("as root, a missing server user must be an error");
+        assert!(
+            error.to_string().contains("refuse to run")
+                && error.to_string().contains("`no-such-user-here`"),
+            "the error must say why a user is needed and which one: {error}"
+        );
+        assert!(
+            matches!(run_as_when(1000, "no-such-user-here"), Ok(None)),
+            "an ordinary user runs the server as itself: no lookup, no error"
         );
     }
 

@@ -15,9 +15,10 @@ async fn start() -> Option<TestPostgres> {
         .expect("start a throwaway PostgreSQL")
 }
 
-fn connects(port: u16) -> bool {
+/// Connects to 127.0.0.1:`port`, or says why not.
+fn connect(port: u16) -> std::io::Result<TcpStream> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok()
+    TcpStream::connect_timeout(&addr, Duration::from_secs(5))
 }
 
 #[tokio::test]
@@ -30,10 +31,9 @@ async fn a_server_accepts_connections_and_creates_databases() {
         postgres.url(),
         format!("postgres://postgres@127.0.0.1:{port}/postgres")
     );
-    assert!(
-        connects(port),
-        "the server must listen on 127.0.0.1:{port} once start returns"
-    );
+    if let Err(error) = connect(port) {
+        panic!("the server must listen on 127.0.0.1:{port} once start returns: {error}");
+    }
     let url = postgres
         .create_database("links")
         .await
@@ -123,7 +123,7 @@ async fn nothing_is_left_running_or_on_disk_after_drop() {
         root.display()
     );
     assert!(
-        !connects(port),
+        connect(port).is_err(),
         "nothing may listen on port {port} any more"
     );
 }
