@@ -7,3 +7,6 @@ tonic::include_proto!("shortener");
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+#[cfg(all(feature = "postgres", unix))]
+pub mod postgres;
