@@ -114,7 +114,7 @@ async fn batch(client: &mut Client, requests: Vec<CreateLinkRequest>) -> Result<
 async fn stored(client: &mut Client) -> usize {
     let read_all = async {
         let mut stream = client
-            .list_links(ListLinksRequest {})
+            .list_links(ListLinksRequest::default())
             .await
             .expect("ListLinks")
             .into_inner();

@@ -196,7 +196,7 @@ async fn with_a_key_a_call_without_authorization_is_unauthenticated() {
     let list = within(
         10,
         "ListLinks should answer",
-        client.list_links(ListLinksRequest {}),
+        client.list_links(ListLinksRequest::default()),
     )
     .await;
     assert_unauthenticated(
@@ -290,7 +290,7 @@ async fn with_a_key_the_right_key_lets_every_kind_of_call_through() {
         10,
         "ListLinks should answer",
         client.list_links(with_metadata(
-            ListLinksRequest {},
+            ListLinksRequest::default(),
             &[("authorization", &auth)],
         )),
     )
@@ -336,7 +336,7 @@ async fn the_key_guards_link_service_only_not_the_whole_server() {
     let answer = within(
         10,
         "a call to /grpc.health.v1.Health/Check should answer",
-        grpc.unary(Request::new(Empty {}), path, codec),
+        grpc.unary(Request::new(Empty::default()), path, codec),
     )
     .await;
     match answer {
@@ -388,7 +388,7 @@ async fn the_layer_logs_a_streaming_call_when_its_trailers_go_out() {
     let mut stream = within(
         10,
         "ListLinks should answer",
-        client.list_links(ListLinksRequest {}),
+        client.list_links(ListLinksRequest::default()),
     )
     .await
     .expect("ListLinks")

@@ -115,7 +115,7 @@ async fn let_through(cx: &Context, key: &str) -> Result<(), Failure> {
         };
         return Err(Failure::new(expected, shown(&status), hint));
     }
-    let mut request = Request::new(ListLinksRequest {});
+    let mut request = Request::new(ListLinksRequest::default());
     if let Ok(value) = auth.parse() {
         request.metadata_mut().insert("authorization", value);
     }

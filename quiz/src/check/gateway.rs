@@ -28,8 +28,8 @@ const CLICKS: &str = "`sync_clicks` in src/gateway/flusher.rs";
 const CHECK_KEY: &str = "quiz-check-gateway-key";
 
 /// An HTTP answer: the status, the headers (names in lower case) and the body.
-struct Answer {
-    status: u16,
+pub(super) struct Answer {
+    pub(super) status: u16,
     headers: Vec<(String, String)>,
     body: String,
 }
@@ -42,17 +42,17 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Option<serde_json::Value> {
+    pub(super) fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.body).ok()
     }
 
-    fn shown(&self) -> String {
+    pub(super) fn shown(&self) -> String {
         format!("{} {}", self.status, self.body)
     }
 }
 
 /// One request on a new connection (`connection: close`), read to its end within `limit`.
-async fn http(
+pub(super) async fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,

@@ -175,7 +175,7 @@ impl Context {
         let mut stream = self
             .client
             .clone()
-            .list_links(ListLinksRequest {})
+            .list_links(ListLinksRequest::default())
             .await?
             .into_inner();
         let mut links = Vec::new();

@@ -463,7 +463,7 @@ async fn list(mut client: Client, shared: Shared, worker: usize) -> Tally {
         let mut received_inside = 0;
         let call = async {
             let mut stream = client
-                .list_links(plan.request(ListLinksRequest {}))
+                .list_links(plan.request(ListLinksRequest::default()))
                 .await?
                 .into_inner();
             while stream.message().await?.is_some() {

@@ -61,7 +61,7 @@ async fn create(client: &mut LinkServiceClient<Channel>, url: String) -> Link {
 async fn list(client: &mut LinkServiceClient<Channel>) -> Vec<Link> {
     let read_all = async {
         let mut stream = client
-            .list_links(ListLinksRequest {})
+            .list_links(ListLinksRequest::default())
             .await
             .expect(NOT_YET)
             .into_inner();
@@ -151,7 +151,7 @@ async fn a_client_that_drops_the_stream_half_way_leaves_the_server_serving() {
     let mut stream = within(
         10,
         "ListLinks should answer",
-        client.list_links(ListLinksRequest {}),
+        client.list_links(ListLinksRequest::default()),
     )
     .await
     .expect(NOT_YET)
@@ -278,7 +278,7 @@ async fn list_links_stops_sending_as_soon_as_the_client_goes_away() {
     let mut stream = within(
         10,
         "ListLinks should answer",
-        client.list_links(ListLinksRequest {}),
+        client.list_links(ListLinksRequest::default()),
     )
     .await
     .expect(NOT_YET)

@@ -95,7 +95,7 @@ async fn create(client: &mut Client, count: usize) -> Vec<Link> {
 async fn stored(client: &mut Client) -> Vec<Link> {
     let read_all = async {
         let mut stream = client
-            .list_links(ListLinksRequest {})
+            .list_links(ListLinksRequest::default())
             .await
             .expect("ListLinks")
             .into_inner();

@@ -135,7 +135,10 @@ async fn batch(client: &mut Client, urls: Vec<String>) -> Result<i64, Status> {
 /// How many links the server has.
 async fn count(client: &mut Client) -> usize {
     let list = async {
-        let mut stream = client.list_links(ListLinksRequest {}).await?.into_inner();
+        let mut stream = client
+            .list_links(ListLinksRequest::default())
+            .await?
+            .into_inner();
         let mut count = 0;
         while stream.message().await?.is_some() {
             count += 1;
@@ -159,7 +162,7 @@ async fn a_list_stream_ends_with_deadline_exceeded_when_its_deadline_passes() {
         batch(&mut client, urls).await.expect("store 1,000 links");
     }
 
-    let mut request = Request::new(ListLinksRequest {});
+    let mut request = Request::new(ListLinksRequest::default());
     request.set_timeout(Duration::from_millis(500));
     let mut stream = within(5, "ListLinks should answer", client.list_links(request))
         .await
