@@ -44,8 +44,8 @@ pub use log::{
 };
 pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)
-pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
-pub use memory::MemoryStore; // NEW(lesson 18)
+pub use memory::MemoryStore;
+pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code}; // NEW(lesson 18)
 // NEW(lesson 18): the SQLite store, its options, and why a database may not open.
 pub use sqlite::{
     APPLICATION_ID, OpenError, SqliteOptions, SqliteStore, lock_path, migrator, migrator_up_to,
@@ -53,8 +53,7 @@ pub use sqlite::{
 };
 // NEW(lesson 18): the store's trait and errors, and where codes come from.
 pub use store::{
-    Code, CodeHash, CodeSource, MAX_DRAWS, PlannedCodes, RandomCodes, RepeatCode, Store,
-    StoreError,
+    Code, CodeHash, CodeSource, MAX_DRAWS, PlannedCodes, RandomCodes, RepeatCode, Store, StoreError,
 };
 pub use streams::{Answers, LIST_PAGE, Pages, SYNC_BATCH};
 pub use tls::{TlsError, load_ca, load_identity}; // NEW(lesson 16)
@@ -220,7 +219,9 @@ pub async fn serve<S: Store>(
 
     // `health_reporter` starts with "" (the whole server) SERVING; LinkService gets its own entry.
     let (health, _) = tonic_health::server::health_reporter();
-    health.set_serving::<LinkServiceServer<LinkServer<S>>>().await;
+    health
+        .set_serving::<LinkServiceServer<LinkServer<S>>>()
+        .await;
     let health_service = drain::health_service(health.clone(), stopping.clone());
     let drain = settings.drain;
     let shutdown = async move {

@@ -46,21 +46,37 @@ struct Links {
 }
 
 impl Links {
-    /// A free code: neither live, nor retired, nor in `drawn` (the codes of the batch being
-    /// made). Gives up after [`MAX_DRAWS`] taken codes in a row.
-    fn draw(&mut self, drawn: &HashSet<Code, CodeHash>) -> Result<Code, StoreError> {
+    /// Stores a link for `url`. A code that is in use or retired is
+    /// drawn again, never overwritten; after [`MAX_DRAWS`] taken codes in a row, nothing is
+    /// stored.
+    fn insert(&mut self, url: &str) -> Result<(), StoreError> {
+        let index = self.by_id.len() as u32;
         for _ in 0..MAX_DRAWS {
             let code = self.codes.next_code();
-            if !self.by_code.contains_key(&code)
-                && !self.retired.contains(&code)
-                && !drawn.contains(&code)
-            {
-                return Ok(code);
+            if self.retired.contains(&code) {
+                continue;
+            }
+            // One lookup both checks the code is free and takes it.
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_code.entry(code) {
+                slot.insert(index);
+                self.by_id.push(Some(Entry {
+                    url: Box::from(url),
+                    clicks: 0,
+                    code,
+                }));
+                return Ok(());
             }
         }
         Err(StoreError::NoFreeCode {
             attempts: MAX_DRAWS,
         })
+    }
+
+    /// Takes back the links from index `start` on: a batch that failed halfway.
+    fn undo_from(&mut self, start: usize) {
+        for entry in self.by_id.drain(start..).flatten() {
+            self.by_code.remove(&entry.code);
+        }
     }
 
     /// The live link with `code`, and its index.
@@ -129,38 +145,31 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     /// A link for each URL, all under one lock: their ids follow each other, in the order of
-    /// `urls`, and no other call sees some of them without the others. Every code is drawn
-    /// before anything is stored, so a batch that finds no free code stores nothing.
+    /// `urls`, and no other call sees some of them without the others. A batch that finds no
+    /// free code is taken back whole before the lock is released: all or nothing.
     async fn create(&self, urls: Vec<String>) -> Result<Vec<Link>, StoreError> {
         let mut links = self.lock();
-        let mut drawn = HashSet::with_capacity_and_hasher(urls.len(), CodeHash::default());
-        let mut codes = Vec::with_capacity(urls.len());
-        for _ in &urls {
-            let code = links.draw(&drawn)?;
-            drawn.insert(code);
-            codes.push(code);
-        }
+        let start = links.by_id.len();
         // Room for the whole batch at once: no table grows twice within one batch.
         links.by_id.reserve(urls.len());
         links.by_code.reserve(urls.len());
+        for url in &urls {
+            if let Err(error) = links.insert(url) {
+                links.undo_from(start);
+                return Err(error);
+            }
+        }
+        let created = links.by_id[start..].iter().flatten();
         Ok(urls
             .into_iter()
-            .zip(codes)
-            .map(|(url, code)| {
-                let index = links.by_id.len() as u32;
-                links.by_code.insert(code, index);
-                links.by_id.push(Some(Entry {
-                    url: Box::from(url.as_str()),
-                    clicks: 0,
-                    code,
-                }));
-                // The response owns the URL it was sent; the store keeps a copy.
-                Link {
-                    id: i64::from(index) + 1,
-                    url,
-                    short_code: code.into(),
-                    clicks: 0,
-                }
+            .zip(created)
+            .zip(start as i64 + 1..)
+            // The response owns the URL it was sent; the store keeps a copy.
+            .map(|((url, entry), id)| Link {
+                id,
+                url,
+                short_code: entry.code.into(),
+                clicks: 0,
             })
             .collect())
     }

@@ -6,12 +6,12 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::cancel::StreamReset;
 use crate::deadline::deadline;
 use crate::error::ShortenerError;
+use crate::memory::MemoryStore;
 use crate::pb::link_service_server::LinkService;
 use crate::pb::{
     BatchCreateLinksResponse, CreateLinkRequest, CreateLinkResponse, DeleteLinkRequest,
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
 };
-use crate::memory::MemoryStore;
 use crate::store::{Code, CodeSource, PlannedCodes, RandomCodes, Store};
 use crate::streams::{Answers, Pages};
 use crate::validate::validate_url;
@@ -75,7 +75,6 @@ impl<S: Store> LinkServer<S> {
 }
 
 impl LinkServer {
-
     /// A server that tries `codes`, in order, before any random ones: tests use it to make
     /// two links draw the same code.
     ///

@@ -210,6 +210,13 @@ pub trait CodeSource: Send + 'static {
     fn next_code(&mut self) -> Code;
 }
 
+/// NEW(lesson 18): a boxed source is a source (the tests hand stores a `Box<dyn CodeSource>`).
+impl<C: CodeSource + ?Sized> CodeSource for Box<C> {
+    fn next_code(&mut self) -> Code {
+        (**self).next_code()
+    }
+}
+
 /// Codes that nobody can guess: one draw each from the thread's generator (rand's `ThreadRng`,
 /// a ChaCha12 stream reseeded from the operating system). A short URL is a capability: if
 /// codes were predictable, anyone could walk the links of others.

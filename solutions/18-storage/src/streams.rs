@@ -101,7 +101,12 @@ impl<S> Unpin for Pages<S> {}
 
 impl<S: Store> Pages<S> {
     /// The links after `after_id`, at most `limit` of them (`None`: all), until `deadline`.
-    pub fn new(store: S, after_id: i64, limit: Option<usize>, deadline: Option<Instant>) -> Pages<S> {
+    pub fn new(
+        store: S,
+        after_id: i64,
+        limit: Option<usize>,
+        deadline: Option<Instant>,
+    ) -> Pages<S> {
         Pages {
             store,
             after_id,

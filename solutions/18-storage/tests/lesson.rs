@@ -1,758 +1,883 @@
-//! Lesson 17's tests: the costs, counted. Nothing here is timed: a count (allocations, bytes,
-//! links, tasks) comes out the same on a busy laptop and on an idle server, where a timing passes
-//! on one and fails on the other. The yardstick is the one `cargo quiz load --against-bare` uses:
-//! a LinkService that does the least tonic allows, counted in the same test. Please do not edit
-//! this file: `cargo quiz check 17` runs it as it is.
+//! Lesson 18's tests: both stores pass the same suite of rules (lesson 17's links in memory, the
+//! reference; SQLite with its cache, without it, and with a transaction per write); then SQLite's
+//! own: every way opening can fail (each an exit 2 of the server), what survives a reopen, the
+//! schema's versions, and group commit. The crash test is in tests/crash.rs. Please do not edit
+//! this file: `cargo quiz check 18` runs it as it is.
 
-mod support;
+mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_stream::StreamExt;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Channel, Endpoint, Server};
-use tonic::{Code, Request, Response, Status, Streaming};
-use tracing_subscriber::EnvFilter;
-
-use solution_18::client::BearerKey;
-use solution_18::gateway;
-use solution_18::pb::link_service_client::LinkServiceClient;
-use solution_18::pb::link_service_server::{LinkService, LinkServiceServer};
-use solution_18::pb::{
-    BatchCreateLinksResponse, CreateLinkRequest, CreateLinkResponse, DeleteLinkRequest,
-    DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
-    SyncResponse,
+use solution_18::pb::SyncRequest;
+use solution_18::{
+    CodeSource, MemoryStore, OpenError, SqliteOptions, SqliteStore, Store, StoreError, migrator,
+    schema_version,
 };
-use solution_18::{LinkServer, LogFormat, MemoryStore, Settings, serve, subscriber};
-use support::TestServer;
+use sqlx::{ConnectOptions, Connection, SqlSafeStr};
 
-// ---- A counting allocator --------------------------------------------------------------------
+use common::{TempDir, ids, planned_codes, url};
 
-/// The system's allocator, counting what this thread allocates while it is told to. Each test
-/// runs on a thread of its own, and a `#[tokio::test]` runs its tasks (a server's included) on
-/// that thread: the counts are the test's own, whatever the other tests do at the same time.
-struct Counting;
+/// Lesson 17's store, behind the trait.
+struct Memory;
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    /// Bytes allocated minus bytes freed.
-    static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
+impl common::Backend for Memory {
+    type Store = MemoryStore;
+
+    async fn open(&mut self, codes: Box<dyn CodeSource>) -> MemoryStore {
+        MemoryStore::new(codes)
+    }
+
+    async fn finish(self) {}
 }
 
-fn counted(size: isize, new_allocation: bool) {
-    // `try_with`: a thread being torn down has no thread-locals left, and allocates anyway.
-    let _ = COUNTING.try_with(|counting| {
-        if counting.get() {
-            if new_allocation {
-                ALLOCATIONS.with(|n| n.set(n.get() + 1));
-            }
-            LIVE_BYTES.with(|n| n.set(n.get() + size as i64));
+// The reference: the in-memory store.
+store_suite!(memory, async { Some(Memory) });
+
+/// A store per `open`, each on a new file of one temporary folder.
+struct Sqlite {
+    dir: TempDir,
+    options: fn() -> SqliteOptions,
+    opened: Vec<SqliteStore>,
+}
+
+impl common::Backend for Sqlite {
+    type Store = SqliteStore;
+
+    async fn open(&mut self, codes: Box<dyn CodeSource>) -> SqliteStore {
+        let url = self.dir.url(&format!("links-{}.db", self.opened.len()));
+        let store = SqliteStore::open_with(&url, codes, (self.options)())
+            .await
+            .unwrap_or_else(|error| panic!("open {url}: {error}"));
+        self.opened.push(store.clone());
+        store
+    }
+
+    async fn finish(self) {
+        for store in &self.opened {
+            store.close().await;
         }
-    });
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        counted(layout.size() as isize, true);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        counted(layout.size() as isize, true);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        counted(-(layout.size() as isize), false);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // A grown buffer is an allocation too: that is what growing costs.
-        counted(new_size as isize - layout.size() as isize, true);
-        unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// What this thread allocated while `work` ran: allocations, and bytes still held after it.
-struct Counted {
-    allocations: u64,
-    live_bytes: i64,
+async fn sqlite(options: fn() -> SqliteOptions) -> Option<Sqlite> {
+    Some(Sqlite {
+        dir: TempDir::new("suite"),
+        options,
+        opened: Vec::new(),
+    })
 }
 
-async fn count<T>(work: impl Future<Output = T>) -> (T, Counted) {
-    let (allocations, live) = (ALLOCATIONS.with(Cell::get), LIVE_BYTES.with(Cell::get));
-    COUNTING.with(|counting| counting.set(true));
-    let value = work.await;
-    COUNTING.with(|counting| counting.set(false));
-    let counted = Counted {
-        allocations: ALLOCATIONS.with(Cell::get) - allocations,
-        live_bytes: LIVE_BYTES.with(Cell::get) - live,
-    };
-    (value, counted)
-}
+// The default store, whose reads go to the cache first.
+store_suite!(cached, sqlite(SqliteOptions::default));
+// Every read from SQLite's read connections.
+store_suite!(
+    uncached,
+    sqlite(|| SqliteOptions::default().cache_capacity(0))
+);
+// A transaction per write: group commit is an optimisation, not a change of meaning.
+store_suite!(per_write, sqlite(|| SqliteOptions::default().group_cap(1)));
 
-/// A wait of a test that should take milliseconds; past this, something hangs.
-const LIMIT: Duration = Duration::from_secs(10);
+/// A generous bound that turns a hang into a failure.
+const LIMIT: Duration = Duration::from_secs(30);
 
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(LIMIT, future)
         .await
-        .unwrap_or_else(|_| panic!("{what}: nothing happened within {} s", LIMIT.as_secs()))
+        .unwrap_or_else(|_| panic!("{what} did not finish in {} s", LIMIT.as_secs()))
 }
 
-/// A URL as long as the load tool's, different for every `n`.
-fn url(n: usize) -> String {
-    format!("https://example.com/articles/{n:010}")
+async fn open(url: &str, codes: impl CodeSource) -> SqliteStore {
+    bounded(
+        "open",
+        SqliteStore::open_with(url, codes, SqliteOptions::default()),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("open {url}: {error}"))
 }
 
-// ---- The bare yardstick ----------------------------------------------------------------------
-
-/// The least a LinkService can do, as `cargo quiz load --against-bare` runs it: what tonic
-/// itself costs, for the tests to compare the shortener with.
-#[derive(Debug, Default)]
-struct Bare;
-
-#[tonic::async_trait]
-impl LinkService for Bare {
-    async fn create_link(
-        &self,
-        request: Request<CreateLinkRequest>,
-    ) -> Result<Response<CreateLinkResponse>, Status> {
-        let link = Link {
-            id: 1,
-            url: request.into_inner().url,
-            short_code: "abc123".to_string(),
-            clicks: 0,
-        };
-        Ok(Response::new(CreateLinkResponse { link: Some(link) }))
-    }
-
-    async fn get_link(
-        &self,
-        request: Request<GetLinkRequest>,
-    ) -> Result<Response<GetLinkResponse>, Status> {
-        let link = Link {
-            id: 1,
-            url: url(1),
-            short_code: request.into_inner().short_code,
-            clicks: 0,
-        };
-        Ok(Response::new(GetLinkResponse { link: Some(link) }))
-    }
-
-    async fn delete_link(
-        &self,
-        _: Request<DeleteLinkRequest>,
-    ) -> Result<Response<DeleteLinkResponse>, Status> {
-        Ok(Response::new(DeleteLinkResponse {}))
-    }
-
-    type ListLinksStream = tokio_stream::Iter<std::iter::RepeatWith<fn() -> Result<Link, Status>>>;
-
-    /// Links, for ever: a reader that stops reading stalls it.
-    async fn list_links(
-        &self,
-        _: Request<ListLinksRequest>,
-    ) -> Result<Response<Self::ListLinksStream>, Status> {
-        fn link() -> Result<Link, Status> {
-            Ok(Link {
-                id: 1,
-                url: format!("{}/{}", url(1), "x".repeat(2_000)),
-                short_code: "abc123".to_string(),
-                clicks: 0,
-            })
+async fn open_error(url: &str) -> OpenError {
+    match bounded("open", SqliteStore::open(url)).await {
+        Ok(store) => {
+            store.close().await;
+            panic!("{url} must not open")
         }
-        let links: fn() -> Result<Link, Status> = link;
-        Ok(Response::new(tokio_stream::iter(std::iter::repeat_with(
-            links,
-        ))))
-    }
-
-    async fn batch_create_links(
-        &self,
-        _: Request<Streaming<CreateLinkRequest>>,
-    ) -> Result<Response<BatchCreateLinksResponse>, Status> {
-        Err(Status::unimplemented("the bare server has no batches"))
-    }
-
-    type SyncClicksStream = BareAnswers;
-
-    async fn sync_clicks(
-        &self,
-        request: Request<Streaming<SyncRequest>>,
-    ) -> Result<Response<BareAnswers>, Status> {
-        Ok(Response::new(request.into_inner().map(bare_answer)))
+        Err(error) => error,
     }
 }
 
-type BareAnswers = tokio_stream::adapters::Map<
-    Streaming<SyncRequest>,
-    fn(Result<SyncRequest, Status>) -> Result<SyncResponse, Status>,
->;
-
-/// The bare server's answer to a SyncClicks message: acknowledged, as it is read.
-fn bare_answer(request: Result<SyncRequest, Status>) -> Result<SyncResponse, Status> {
-    request.map(|request| SyncResponse {
-        short_code: request.short_code,
-        total_clicks: request.clicks,
-        acknowledged: true,
-    })
+fn click(code: &str, clicks: i64) -> SyncRequest {
+    SyncRequest {
+        short_code: code.to_string(),
+        clicks,
+    }
 }
 
-/// A channel to `addr`, connected.
-async fn channel(addr: SocketAddr) -> Channel {
-    let endpoint = Endpoint::from_shared(format!("http://{addr}")).expect("a valid URL");
-    within("connect to the test server", endpoint.connect())
+// ---- Opening -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_new_database_is_created_on_first_start() {
+    let dir = TempDir::new("new");
+    let store = open(&dir.url("links.db"), planned_codes(["aaaaaa"])).await;
+    assert!(
+        dir.path().join("links.db").is_file(),
+        "the database file is created"
+    );
+    assert!(
+        dir.path().join("links.db.lock").is_file(),
+        "the lock file sits beside it"
+    );
+    store
+        .create(vec![url(1)])
         .await
-        .expect("connect to the test server")
+        .expect("a new database takes links");
+    store.close().await;
 }
 
-/// The shortener's server, as the binary runs it (its layers, its log through the binary's own
-/// subscriber, writing nowhere), on a free port, on this test's runtime.
-async fn ours() -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("the address");
-    let serving = tokio::spawn(async move {
-        let stopped = serve(
-            listener,
-            LinkServer::default(),
-            Settings::default(),
-            std::future::pending(),
-        )
-        .await;
-        if let Err(error) = stopped {
-            panic!("the server stopped: {error}");
-        }
-    });
-    (addr, serving)
+#[tokio::test]
+async fn an_empty_file_is_a_new_database() {
+    let dir = TempDir::new("empty");
+    std::fs::write(dir.path().join("links.db"), b"").expect("an empty file");
+    let store = open(&dir.url("links.db"), planned_codes(["aaaaaa"])).await;
+    store
+        .create(vec![url(1)])
+        .await
+        .expect("an empty file becomes a database");
+    store.close().await;
 }
 
-/// The bare LinkService, served as `quiz/bare` serves it.
-async fn bare() -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("the address");
-    let serving = tokio::spawn(async move {
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let _ = Server::builder()
-            .add_service(LinkServiceServer::new(Bare))
-            .serve_with_incoming(incoming)
-            .await;
-    });
-    (addr, serving)
+#[tokio::test]
+async fn a_missing_folder_is_named() {
+    let dir = TempDir::new("missing");
+    let folder = dir.path().join("no-such-folder");
+    let error = open_error(&format!("sqlite:{}/links.db", folder.display())).await;
+    assert!(
+        matches!(&error, OpenError::MissingFolder { folder: named, .. } if *named == folder),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("does not exist")
+            && error.to_string().contains("no-such-folder"),
+        "the message must name the folder and say it is missing: {error}"
+    );
+    assert!(!folder.exists(), "opening must not create folders");
 }
 
-/// Calls made to warm a connection up before counting: buffers grown, tables sized.
-const WARM_UP: usize = 200;
-/// Calls counted.
-const CALLS: usize = 1_000;
+#[tokio::test]
+async fn a_directory_is_refused() {
+    let dir = TempDir::new("directory");
+    std::fs::create_dir(dir.path().join("links.db")).expect("a directory");
+    let error = open_error(&dir.url("links.db")).await;
+    assert!(matches!(error, OpenError::IsDirectory { .. }), "{error:?}");
+    assert!(error.to_string().contains("is a directory"), "{error}");
+}
 
-/// Allocations per call of `call`, made `CALLS` times to the server at `addr`, with the
-/// binary's log installed for this thread: client, tonic, hyper, the layers and the handler.
-async fn allocations_per_call<F, Fut>(addr: SocketAddr, mut call: F) -> f64
-where
-    F: FnMut(LinkServiceClient<Channel>, usize) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let (writer, _guard) = solution_18::LogWriter::to(std::io::sink()).expect("a log writer");
-    let _log = tracing::dispatcher::set_default(&subscriber(
-        LogFormat::Text,
-        EnvFilter::new("info"),
-        writer,
-    ));
-    let client = LinkServiceClient::new(channel(addr).await);
-    for n in 0..WARM_UP {
-        call(client.clone(), n).await;
+#[tokio::test]
+async fn a_postgres_url_is_refused_by_the_sqlite_store() {
+    let error = open_error("postgres://postgres@127.0.0.1:5432/links").await;
+    assert!(
+        matches!(error, OpenError::Url { .. }) && error.to_string().contains("PostgreSQL URL"),
+        "a postgres:// URL would become a file name if handed to SQLite as is: {error}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
+    let dir = TempDir::new("garbage");
+    for (name, content) in [
+        ("garbage.db", vec![0x5a; 8192]),
+        ("notes.db", b"my notes, not a database\n".repeat(200)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &content).expect("write the file");
+        let error = open_error(&dir.url(name)).await;
+        assert!(
+            matches!(error, OpenError::NotADatabase { .. }),
+            "{name}: {error:?}"
+        );
+        assert!(
+            error.to_string().contains(name) && error.to_string().contains("not a SQLite database"),
+            "the message must name the file and the problem: {error}"
+        );
+        assert_eq!(
+            std::fs::read(&path).expect("read it back"),
+            content,
+            "{name} must be left as it was, never replaced by a new database"
+        );
     }
-    let ((), counted) = count(async {
-        for n in WARM_UP..WARM_UP + CALLS {
-            call(client.clone(), n).await;
+}
+
+/// A database of `links` links, closed.
+async fn database_with_links(url: &str, links: usize) {
+    let store = open(url, planned_codes([])).await;
+    for chunk in (0..links).collect::<Vec<_>>().chunks(500) {
+        let urls = chunk
+            .iter()
+            .map(|n| format!("https://example.com/{n}/{}", "x".repeat(60)));
+        store.create(urls.collect()).await.expect("create");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_corrupt_page_is_found_at_start() {
+    let dir = TempDir::new("corrupt");
+    let url = dir.url("links.db");
+    database_with_links(&url, 3_000).await;
+    let path = dir.path().join("links.db");
+    let mut bytes = std::fs::read(&path).expect("read the database");
+    let pages = bytes.len() / 4096;
+    assert!(
+        pages > 20,
+        "the database has {pages} pages: too few to damage one in the middle"
+    );
+    // A page in the middle of the links table: no query of opening reads it.
+    let page = pages * 2 / 3;
+    bytes[page * 4096..(page + 1) * 4096].fill(0x5a);
+    std::fs::write(&path, &bytes).expect("damage a page");
+    let error = open_error(&url).await;
+    assert!(
+        matches!(error, OpenError::Corrupt { .. }),
+        "page {page} of {pages} was overwritten: opening must say the file is corrupt, not \
+         {error:?}"
+    );
+    assert!(error.to_string().contains("links.db is corrupt"), "{error}");
+}
+
+#[tokio::test]
+async fn another_programs_database_is_refused() {
+    let dir = TempDir::new("foreign");
+    for (name, setup) in [
+        (
+            "tables.db",
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)",
+        ),
+        (
+            "marked.db",
+            "PRAGMA application_id = 42; CREATE TABLE t (x)",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .expect("create another program's database");
+        sqlx::raw_sql(setup.into_sql_str())
+            .execute(&mut conn)
+            .await
+            .expect("its schema");
+        conn.close().await.expect("close");
+        let error = open_error(&dir.url(name)).await;
+        assert!(
+            matches!(error, OpenError::Foreign { .. }),
+            "{name}: our tables must not be added to another program's database: {error:?}"
+        );
+        assert!(error.to_string().contains("another program"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_file_is_refused() {
+    let dir = TempDir::new("locked");
+    let url = dir.url("links.db");
+    let first = open(&url, planned_codes(["aaaaaa"])).await;
+    let error = open_error(&url).await;
+    assert!(
+        matches!(error, OpenError::Locked { .. }),
+        "a second writer would make the first one's cache lie: {error:?}"
+    );
+    assert!(
+        error.to_string().contains(&std::process::id().to_string()),
+        "the message names the process that holds the file: {error}"
+    );
+    first.close().await;
+    let second = open(&url, planned_codes(["bbbbbb"])).await;
+    second.close().await;
+}
+
+/// Starts the server binary on `url` (as another user when this one is root: root writes any
+/// file) until it says it listens or exits: `(exit code, its output)`. A server that listens
+/// opened the database; it is killed, and its code is `None`.
+fn open_in_child(url: &str) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader};
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_solution-18-server"));
+    command
+        .args(["--addr", "127.0.0.1:0", "--database-url", url])
+        .env_remove("SHORTENER_API_KEY")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: geteuid cannot fail and has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::process::CommandExt::uid(&mut command, 65534);
+        std::os::unix::process::CommandExt::gid(&mut command, 65534);
+    }
+    let mut child = command.spawn().expect("run solution-18-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let (lines, listening) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = lines.send(line);
+        }
+    });
+    let mut output = String::new();
+    loop {
+        match listening.recv_timeout(LIMIT) {
+            Ok(line) if line.contains("listening on") => {
+                let _ = child.kill();
+                let _ = child.wait();
+                output.push_str(&line);
+                return (None, output);
+            }
+            Ok(line) => output.push_str(&format!("{line}\n")),
+            // stdout closed: the server exited.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!(
+                    "the server neither listened nor exited within {} s",
+                    LIMIT.as_secs()
+                );
+            }
+        }
+    }
+    let status = child.wait().expect("the server's exit");
+    output.push_str(&errors.join().unwrap_or_default());
+    (status.code(), output)
+}
+
+#[tokio::test]
+async fn a_read_only_database_is_refused_at_start() {
+    let dir = TempDir::new("readonly");
+    let url = dir.url("links.db");
+    database_with_links(&url, 10).await;
+    // The folder stays writable (SQLite's -wal and -shm files, our lock file); the file is not.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let path = dir.path().join("links.db");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let (code, stderr) = open_in_child(&url);
+    assert_eq!(
+        (
+            code,
+            stderr.contains("is read-only") && stderr.contains("links.db")
+        ),
+        (Some(2), true),
+        "SQLite opens a file it cannot write read-only without a word; the store must find out \
+         at start and say so (exit 2). stderr: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_child_opens_a_good_database() {
+    // The check above would pass if the child could open nothing: here it can.
+    let dir = TempDir::new("childok");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let (code, output) = open_in_child(&dir.url("links.db"));
+    assert_eq!(
+        code, None,
+        "the server must open a new database in a folder anyone may write, and listen: {output}"
+    );
+}
+
+// ---- Schema versions -----------------------------------------------------------------------
+
+async fn raw(url: &str) -> sqlx::sqlite::SqliteConnection {
+    let path = url.trim_start_matches("sqlite:");
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .expect("a raw connection")
+}
+
+#[tokio::test]
+async fn an_empty_database_of_schema_0_is_brought_to_the_current_schema() {
+    // Schema 1 is the first: the only older database there is, is one with no schema at all
+    // (made by `sqlite3 links.db 'VACUUM'`, or by a server that stopped before its first
+    // migration). Lesson 19 adds schema 2, and with it the test of a real upgrade.
+    let dir = TempDir::new("older");
+    let url = dir.url("links.db");
+    let mut conn = raw(&url).await;
+    sqlx::raw_sql("VACUUM".into_sql_str())
+        .execute(&mut conn)
+        .await
+        .expect("an empty database file");
+    conn.close().await.expect("close");
+
+    let store = open(&url, planned_codes(["aaaaaa"])).await;
+    let created = store.create(vec![url_of(1)]).await.expect("create");
+    assert_eq!(ids(&created), [1], "the migrated database takes links");
+    store.close().await;
+    let mut conn = raw(&url).await;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .expect("sqlx's table of applied migrations");
+    conn.close().await.expect("close");
+    assert_eq!(
+        applied,
+        (1..=schema_version()).collect::<Vec<_>>(),
+        "every migration this binary knows was applied, once"
+    );
+}
+
+#[tokio::test]
+async fn a_code_that_collides_still_uses_up_an_id() {
+    // SQLite counts a new rowid into AUTOINCREMENT's maximum before it checks the constraints
+    // (sqlite3.c: autoIncStep before sqlite3GenerateConstraintChecks), so an INSERT that found
+    // its code taken used an id all the same. Ids are unique and increasing, not gapless.
+    let dir = TempDir::new("gaps");
+    let store = open(
+        &dir.url("links.db"),
+        planned_codes(["aaaaaa", "aaaaaa", "bbbbbb"]),
+    )
+    .await;
+    let first = store.create(vec![url_of(1)]).await.expect("create");
+    let second = store.create(vec![url_of(2)]).await.expect("create");
+    assert_eq!(
+        (ids(&first), ids(&second), second[0].short_code.as_str()),
+        (vec![1], vec![3], "bbbbbb"),
+        "the second create drew aaaaaa (taken), then bbbbbb: id 2 went to the INSERT that \
+         found aaaaaa taken"
+    );
+    store.close().await;
+}
+
+fn url_of(n: usize) -> String {
+    url(n)
+}
+
+#[tokio::test]
+async fn a_newer_database_is_refused() {
+    let dir = TempDir::new("newer");
+    let url = dir.url("links.db");
+    let store = open(&url, planned_codes(["aaaaaa"])).await;
+    store.create(vec![url_of(1)]).await.expect("create");
+    store.close().await;
+    // A newer binary ran: it applied a migration this one does not know.
+    let mut newer = migrator();
+    let mut migrations = newer.migrations.to_vec();
+    let future = schema_version() + 1;
+    migrations.push(sqlx::migrate::Migration::new(
+        future,
+        "from the future".into(),
+        sqlx::migrate::MigrationType::Simple,
+        "ALTER TABLE links ADD COLUMN title TEXT".into_sql_str(),
+        false,
+    ));
+    newer.migrations = migrations.into();
+    let mut conn = raw(&url).await;
+    newer
+        .run(&mut conn)
+        .await
+        .expect("the newer binary's migration");
+    conn.close().await.expect("close");
+
+    let error = open_error(&url).await;
+    assert!(
+        matches!(
+            error,
+            OpenError::NewerSchema { found, known, .. }
+                if found == future && known == schema_version()
+        ),
+        "a database from a newer schema must be refused before anything is applied: {error:?}"
+    );
+    assert!(error.to_string().contains("newer shortener"), "{error}");
+}
+
+// ---- What survives a reopen ----------------------------------------------------------------
+
+#[tokio::test]
+async fn ids_increase_across_reopen_and_are_never_reused() {
+    let dir = TempDir::new("ids");
+    let url = dir.url("links.db");
+    let store = open(&url, planned_codes(["aaaaaa", "bbbbbb", "cccccc"])).await;
+    let links = store
+        .create((1..=3).map(url_of).collect())
+        .await
+        .expect("create");
+    assert_eq!(ids(&links), [1, 2, 3]);
+    assert_eq!(
+        store.delete("cccccc").await,
+        Ok(true),
+        "delete the newest link"
+    );
+    store.close().await;
+
+    let store = open(&url, planned_codes(["dddddd"])).await;
+    let next = store.create(vec![url_of(4)]).await.expect("create");
+    assert_eq!(
+        ids(&next),
+        [4],
+        "id 3 was the newest and was deleted: it must not be handed out again after a restart"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn retired_codes_and_clicks_survive_a_reopen() {
+    let dir = TempDir::new("retired");
+    let url = dir.url("links.db");
+    let store = open(&url, planned_codes(["aaaaaa", "bbbbbb"])).await;
+    store
+        .create(vec![url_of(1), url_of(2)])
+        .await
+        .expect("create");
+    store
+        .add_clicks(vec![click("bbbbbb", 7)])
+        .await
+        .expect("clicks");
+    assert_eq!(store.delete("aaaaaa").await, Ok(true));
+    store.close().await;
+
+    let store = open(&url, planned_codes(["aaaaaa", "cccccc"])).await;
+    let next = store.create(vec![url_of(3)]).await.expect("create");
+    assert_eq!(
+        next[0].short_code, "cccccc",
+        "aaaaaa was retired before the restart: it must be drawn again after it"
+    );
+    assert_eq!(store.get("aaaaaa").await, Ok(None), "still deleted");
+    let kept = store.get("bbbbbb").await.expect("get").expect("bbbbbb");
+    assert_eq!(kept.clicks, 7, "click totals survive a restart");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn calls_after_close_are_unavailable() {
+    let dir = TempDir::new("closed");
+    let store = open(&dir.url("links.db"), planned_codes(["aaaaaa"])).await;
+    store.create(vec![url_of(1)]).await.expect("create");
+    store.close().await;
+    assert!(
+        matches!(store.get("aaaaaa").await, Err(StoreError::Unavailable(_))),
+        "a read after close, even one the cache could answer"
+    );
+    assert!(matches!(
+        store.create(vec![url_of(2)]).await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+// ---- Group commit --------------------------------------------------------------------------
+
+/// A commit hook that the test controls: it counts commits, can hold the next one until
+/// released, and can fail the ones after a point.
+#[derive(Clone)]
+struct Gate {
+    commits: Arc<AtomicUsize>,
+    /// Commits with a number at or above this fail (1-based).
+    fail_from: Arc<AtomicUsize>,
+    entered: Arc<std::sync::Mutex<mpsc::Sender<usize>>>,
+    release: Arc<std::sync::Mutex<mpsc::Receiver<()>>>,
+    /// Commits with a number at or below this wait for a release.
+    hold_until: Arc<AtomicUsize>,
+}
+
+struct GateControl {
+    entered: mpsc::Receiver<usize>,
+    release: mpsc::Sender<()>,
+}
+
+impl Gate {
+    fn new(hold_first: usize) -> (Gate, GateControl) {
+        let (entered_tx, entered) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel();
+        let gate = Gate {
+            commits: Arc::default(),
+            fail_from: Arc::new(AtomicUsize::new(usize::MAX)),
+            entered: Arc::new(std::sync::Mutex::new(entered_tx)),
+            release: Arc::new(std::sync::Mutex::new(release_rx)),
+            hold_until: Arc::new(AtomicUsize::new(hold_first)),
+        };
+        (gate, GateControl { entered, release })
+    }
+
+    /// The hook: runs on the writer connection's thread, at each COMMIT.
+    fn commit(&self) -> bool {
+        let number = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
+        let _ = self.entered.lock().expect("lock").send(number);
+        if number <= self.hold_until.load(Ordering::SeqCst) {
+            // Bounded: a test that forgets to release fails instead of hanging.
+            let _ = self.release.lock().expect("lock").recv_timeout(LIMIT);
+        }
+        number < self.fail_from.load(Ordering::SeqCst)
+    }
+}
+
+impl GateControl {
+    /// Waits until commit `number` has started.
+    fn wait_for_commit(&self, number: usize) {
+        loop {
+            match self.entered.recv_timeout(LIMIT) {
+                Ok(n) if n >= number => return,
+                Ok(_) => continue,
+                Err(_) => panic!("commit {number} did not start within {} s", LIMIT.as_secs()),
+            }
+        }
+    }
+}
+
+async fn gated(url: &str, codes: &[&str], gate: &Gate, options: SqliteOptions) -> SqliteStore {
+    let hook = gate.clone();
+    let options = options.commit_hook(move || hook.commit());
+    bounded(
+        "open",
+        SqliteStore::open_with(url, planned_codes(codes.iter().copied()), options),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("open {url}: {error}"))
+}
+
+/// Waits until `count` writes wait in the writer's queue.
+async fn queued(store: &SqliteStore, count: usize) {
+    bounded("the queue to fill", async {
+        while store.queued_writes() < count {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     })
     .await;
-    counted.allocations as f64 / CALLS as f64
 }
 
-async fn create(mut client: LinkServiceClient<Channel>, n: usize) {
-    within(
-        "CreateLink",
-        client.create_link(CreateLinkRequest { url: url(n) }),
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_fails_every_write_of_its_group() {
+    let dir = TempDir::new("failed-commit");
+    let url = dir.url("links.db");
+    let (gate, control) = Gate::new(1);
+    let store = gated(
+        &url,
+        &["aaaaaa", "bbbbbb", "cccccc"],
+        &gate,
+        SqliteOptions::default(),
     )
-    .await
-    .expect("CreateLink");
-}
-
-/// Allocations a call beyond bare tonic's that CreateLink may make: the store's copy of the URL
-/// and the response's code, the request id, the log's span, the layers' body.
-const CREATE_LINK_ALLOCATIONS: f64 = 14.0;
-/// The same for GetLink, which stores nothing.
-const GET_LINK_ALLOCATIONS: f64 = 12.0;
-
-#[tokio::test]
-async fn a_create_link_call_allocates_at_most_14_more_times_than_bare_tonic() {
-    let (addr, ours_serving) = ours().await;
-    let ours = allocations_per_call(addr, create).await;
-    ours_serving.abort();
-    let (addr, bare_serving) = bare().await;
-    let bare = allocations_per_call(addr, create).await;
-    bare_serving.abort();
-    assert!(
-        ours - bare <= CREATE_LINK_ALLOCATIONS,
-        "a CreateLink call allocates {ours:.1} times (client, tonic and the server together), \
-         bare tonic {bare:.1}: {:.1} more, where at most {CREATE_LINK_ALLOCATIONS} are the \
-         shortener's own. Count what each layer and the handler copy into a String or box",
-        ours - bare
-    );
-}
-
-#[tokio::test]
-async fn a_get_link_call_allocates_at_most_12_more_times_than_bare_tonic() {
-    let (addr, ours_serving) = ours().await;
-    let mut client = LinkServiceClient::new(channel(addr).await);
-    let created = within(
-        "CreateLink",
-        client.create_link(CreateLinkRequest { url: url(0) }),
-    )
-    .await
-    .expect("CreateLink")
-    .into_inner()
-    .link
-    .expect("CreateLink answers a link");
-    let code = created.short_code;
-    let get = |mut client: LinkServiceClient<Channel>, _| {
-        let short_code = code.clone();
-        async move {
-            within("GetLink", client.get_link(GetLinkRequest { short_code }))
-                .await
-                .expect("GetLink");
-        }
-    };
-    let ours = allocations_per_call(addr, get).await;
-    ours_serving.abort();
-    let (addr, bare_serving) = bare().await;
-    let bare = allocations_per_call(addr, get).await;
-    bare_serving.abort();
-    assert!(
-        ours - bare <= GET_LINK_ALLOCATIONS,
-        "a GetLink call allocates {ours:.1} times (client, tonic and the server together), bare \
-         tonic {bare:.1}: {:.1} more, where at most {GET_LINK_ALLOCATIONS} are the shortener's \
-         own. Count what each layer and the handler copy into a String or box",
-        ours - bare
-    );
-}
-
-// ---- Bytes a link ------------------------------------------------------------------------------
-
-/// What the store may hold for a link besides the bytes of its URL.
-const BYTES_PER_LINK: f64 = 64.0;
-
-#[tokio::test]
-async fn a_stored_link_holds_at_most_64_bytes_besides_its_url() {
-    const LINKS: usize = 100_000;
-    let store = MemoryStore::default();
-    let ((), counted) = count(async {
-        for batch in 0..LINKS / 1_000 {
-            let urls = (batch * 1_000..(batch + 1) * 1_000).map(url).collect();
-            // The links the call answers with are the caller's, dropped here: only what the
-            // store keeps is still counted.
-            drop(store.create(urls));
-        }
-    })
     .await;
-    let url_bytes = url(0).len() as f64;
-    let per_link = counted.live_bytes as f64 / LINKS as f64;
-    assert!(
-        per_link - url_bytes <= BYTES_PER_LINK,
-        "{LINKS} links of {url_bytes}-byte URLs hold {per_link:.1} bytes each on the heap: \
-         {:.1} besides the URL, where {BYTES_PER_LINK} is the most. Add up what a link costs: \
-         its slot, its code (how many times?), its entry in each table and the table's spare room",
-        per_link - url_bytes
+
+    // Group 1 (the first link) holds its COMMIT while three writes queue behind it.
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.create(vec![url_of(1)]).await }
+    });
+    let blocking = tokio::task::spawn_blocking(move || {
+        control.wait_for_commit(1);
+        control
+    });
+    let control = bounded("commit 1", blocking)
+        .await
+        .expect("the waiting thread");
+    let group: Vec<_> = [
+        tokio::spawn({
+            let store = store.clone();
+            async move { store.create(vec![url_of(2)]).await.map(|_| ()) }
+        }),
+        tokio::spawn({
+            let store = store.clone();
+            async move { store.add_clicks(vec![click("aaaaaa", 5)]).await.map(|_| ()) }
+        }),
+        tokio::spawn({
+            let store = store.clone();
+            async move { store.delete("aaaaaa").await.map(|_| ()) }
+        }),
+    ]
+    .into_iter()
+    .collect();
+    queued(&store, 3).await;
+    // Group 2's COMMIT will fail.
+    gate.fail_from.store(2, Ordering::SeqCst);
+    control.release.send(()).expect("release commit 1");
+
+    let first = bounded("group 1", first)
+        .await
+        .expect("task")
+        .expect("group 1 commits");
+    assert_eq!(first[0].short_code, "aaaaaa");
+    for (n, write) in group.into_iter().enumerate() {
+        let result = bounded("group 2", write).await.expect("task");
+        assert!(
+            matches!(
+                &result,
+                Err(StoreError::Unavailable(message) | StoreError::Internal(message))
+                    if message.contains("a group of 3 writes, rolled back")
+            ),
+            "write {n} of the group whose COMMIT failed must get the error (an answer sent \
+             before COMMIT would be a lie), not {result:?}"
+        );
+    }
+    assert_eq!(
+        gate.commits.load(Ordering::SeqCst),
+        2,
+        "the three writes shared one commit"
     );
+
+    // Nothing of group 2 happened: not in the database, not in the cache.
+    let link = store
+        .get("aaaaaa")
+        .await
+        .expect("get")
+        .expect("aaaaaa survives the failed delete");
+    assert_eq!(
+        link.clicks, 0,
+        "the failed group's clicks must not reach the cache"
+    );
+    assert_eq!(
+        store.get("bbbbbb").await,
+        Ok(None),
+        "the failed group's link was not stored"
+    );
+    gate.fail_from.store(usize::MAX, Ordering::SeqCst);
+    let next = store
+        .create(vec![url_of(3)])
+        .await
+        .expect("the writer goes on after a failure");
+    assert_eq!(
+        next[0].short_code, "cccccc",
+        "bbbbbb was drawn by the rolled-back group and is free again; the source moved on"
+    );
+    store.close().await;
+
+    let store = open(&url, planned_codes([])).await;
+    let all = store.page(0, 100).await.expect("page");
+    let codes: Vec<&str> = all.iter().map(|link| link.short_code.as_str()).collect();
+    assert_eq!(codes, ["aaaaaa", "cccccc"], "after a restart too");
+    assert_eq!(all[0].clicks, 0);
+    store.close().await;
 }
 
-// ---- ListLinks, a page at a time ---------------------------------------------------------------
-
-/// Creates `count` links with URLs of `url_len` bytes, in batches, and returns their ids.
-async fn fill(client: &mut LinkServiceClient<Channel>, count: usize, url_len: usize) -> Vec<i64> {
-    let mut ids = Vec::with_capacity(count);
-    let mut made = 0;
-    while made < count {
-        let size = (count - made).min(1_000);
-        let urls: Vec<CreateLinkRequest> = (made..made + size)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_queued_together_share_one_commit() {
+    for (group_cap, commits) in [(256, 2), (1, 11)] {
+        let dir = TempDir::new("shared-commit");
+        let (gate, control) = Gate::new(1);
+        let options = SqliteOptions::default().group_cap(group_cap);
+        let store = gated(&dir.url("links.db"), &[], &gate, options).await;
+        let first = tokio::spawn({
+            let store = store.clone();
+            async move { store.create(vec![url_of(0)]).await }
+        });
+        let control = bounded(
+            "commit 1",
+            tokio::task::spawn_blocking(move || {
+                control.wait_for_commit(1);
+                control
+            }),
+        )
+        .await
+        .expect("the waiting thread");
+        let writes: Vec<_> = (1..=10)
             .map(|n| {
-                let mut url = url(n);
-                url.push('/');
-                while url.len() < url_len {
-                    url.push('x');
-                }
-                CreateLinkRequest { url }
+                let store = store.clone();
+                tokio::spawn(async move { store.create(vec![url_of(n)]).await })
             })
             .collect();
-        let created = within(
-            "BatchCreateLinks",
-            client.batch_create_links(tokio_stream::iter(urls)),
-        )
-        .await
-        .expect("BatchCreateLinks")
-        .into_inner();
-        ids.extend(created.links.iter().map(|link| link.id));
-        made += size;
-    }
-    ids
-}
-
-/// Every link a ListLinks call streams, or the status it ended with.
-async fn list(
-    client: &mut LinkServiceClient<Channel>,
-    after_id: i64,
-    limit: i32,
-) -> Result<Vec<Link>, Status> {
-    within("ListLinks", async {
-        let mut stream = client
-            .list_links(ListLinksRequest { after_id, limit })
-            .await?
-            .into_inner();
-        let mut links = Vec::new();
-        while let Some(link) = stream.message().await? {
-            links.push(link);
-        }
-        Ok(links)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn a_list_links_page_honours_its_limit_and_after_id() {
-    let server = TestServer::start(LinkServer::default()).await;
-    let mut client = server.client().await;
-    let ids = fill(&mut client, 30, 40).await;
-    let page = list(&mut client, ids[9], 7).await.expect("ListLinks");
-    let got: Vec<i64> = page.iter().map(|link| link.id).collect();
-    assert_eq!(
-        got,
-        ids[10..17],
-        "ListLinks {{after_id: {}, limit: 7}} must answer the 7 links after id {}, in id order",
-        ids[9],
-        ids[9]
-    );
-    let all = list(&mut client, 0, 0).await.expect("ListLinks");
-    assert_eq!(all.len(), 30, "limit 0 means no limit: every link");
-    let past = list(&mut client, ids[29], 5).await.expect("ListLinks");
-    assert!(
-        past.is_empty(),
-        "after the last id there is nothing: {past:?}"
-    );
-}
-
-#[tokio::test]
-async fn paging_with_after_id_sees_every_link_once_in_id_order() {
-    let server = TestServer::start(LinkServer::default()).await;
-    let mut client = server.client().await;
-    // More links than a page of the store, with holes where links were deleted.
-    let ids = fill(&mut client, 1_500, 40).await;
-    let mut live = Vec::new();
-    let all = list(&mut client, 0, 0).await.expect("ListLinks");
-    for (n, link) in all.iter().enumerate() {
-        if n % 7 == 3 {
-            within(
-                "DeleteLink",
-                client.delete_link(DeleteLinkRequest {
-                    short_code: link.short_code.clone(),
-                }),
-            )
+        queued(&store, 10).await;
+        control.release.send(()).expect("release commit 1");
+        bounded("the first write", first)
             .await
-            .expect("DeleteLink");
-        } else {
-            live.push(link.id);
+            .expect("task")
+            .expect("create");
+        for write in writes {
+            bounded("a queued write", write)
+                .await
+                .expect("task")
+                .expect("create");
         }
-    }
-    assert_eq!(
-        all.len(),
-        ids.len(),
-        "ListLinks with no limit lists every link"
-    );
-
-    let mut seen = Vec::new();
-    let mut after_id = 0;
-    loop {
-        let page = list(&mut client, after_id, 100).await.expect("ListLinks");
-        assert!(
-            page.len() <= 100,
-            "a page of limit 100 had {} links",
-            page.len()
-        );
-        let Some(last) = page.last() else { break };
-        after_id = last.id;
-        seen.extend(page.iter().map(|link| link.id));
-    }
-    assert_eq!(
-        seen, live,
-        "paging with after_id = the last id seen must give every live link once, in id order"
-    );
-}
-
-#[tokio::test]
-async fn list_links_refuses_a_negative_limit_or_after_id() {
-    let server = TestServer::start(LinkServer::default()).await;
-    let mut client = server.client().await;
-    for (after_id, limit) in [(0, -1), (-5, 0)] {
-        let refused = list(&mut client, after_id, limit)
-            .await
-            .expect_err("a negative limit or after_id must be refused");
         assert_eq!(
-            refused.code(),
-            Code::InvalidArgument,
-            "ListLinks {{after_id: {after_id}, limit: {limit}}}: {refused:?}"
+            gate.commits.load(Ordering::SeqCst),
+            commits,
+            "group_cap {group_cap}: ten writes queued behind a commit take {} commits",
+            commits - 1
         );
+        store.close().await;
     }
 }
 
-#[tokio::test]
-async fn a_create_link_answers_while_list_links_waits_on_a_reader_that_does_not_read() {
-    let server = TestServer::start(LinkServer::default()).await;
-    let mut client = server.client().await;
-    // 4,000 links of 2 KB: 8 MB, far more than HTTP/2 lets a server send ahead of a reader
-    // (the client's 2 MiB window, and hyper's buffer): the server must wait for the reader.
-    fill(&mut client, 4_000, 2_000).await;
-    let mut stalled = within("ListLinks", client.list_links(ListLinksRequest::default()))
-        .await
-        .expect("ListLinks")
-        .into_inner();
-    within("the first link", stalled.message())
-        .await
-        .expect("ListLinks sends links")
-        .expect("a first link");
-    // The reader reads no more; the server fills every buffer between them and waits.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let mut other = server.client().await;
-    let created = tokio::time::timeout(
-        LIMIT,
-        other.create_link(CreateLinkRequest {
-            url: "https://example.com/while-listing".to_string(),
-        }),
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_is_answered_only_after_its_commit() {
+    let dir = TempDir::new("after-commit");
+    let (gate, control) = Gate::new(1);
+    let store = gated(
+        &dir.url("links.db"),
+        &["aaaaaa"],
+        &gate,
+        SqliteOptions::default(),
     )
     .await;
+    let mut write = tokio::spawn({
+        let store = store.clone();
+        async move { store.create(vec![url_of(1)]).await }
+    });
+    let control = bounded(
+        "commit 1",
+        tokio::task::spawn_blocking(move || {
+            control.wait_for_commit(1);
+            control
+        }),
+    )
+    .await
+    .expect("the waiting thread");
+    // The COMMIT has started and is held: the caller must still be waiting. (A store that
+    // answers before COMMIT has answered by now; 200 ms only gives its caller time to run.)
+    let early = tokio::time::timeout(Duration::from_millis(200), &mut write).await;
     assert!(
-        matches!(created, Ok(Ok(_))),
-        "CreateLink did not answer within {} s while a ListLinks stream waited on a reader that \
-         does not read ({created:?}): ListLinks must not hold the store's lock while it waits \
-         to send",
-        LIMIT.as_secs()
+        early.is_err(),
+        "the caller was answered while its COMMIT was still running: {early:?}"
     );
-    drop(stalled);
-}
-
-// ---- Streams without a task of their own -------------------------------------------------------
-
-/// The tasks alive on this test's runtime once `streams` SyncClicks streams are open on the
-/// server at `addr` (each has sent a message and had its answer), minus those alive before.
-async fn tasks_per_sync_stream(addr: SocketAddr, streams: usize) -> f64 {
-    let client = LinkServiceClient::new(channel(addr).await);
-    let mut code = None;
-    if let Ok(created) = client
-        .clone()
-        .create_link(CreateLinkRequest { url: url(0) })
+    control.release.send(()).expect("release");
+    bounded("the write", write)
         .await
-    {
-        code = created.into_inner().link.map(|link| link.short_code);
-    }
-    let code = code.unwrap_or_else(|| "abc123".to_string());
-    let metrics = tokio::runtime::Handle::current().metrics();
-    tokio::task::yield_now().await;
-    let before = metrics.num_alive_tasks();
-    let mut open = Vec::new();
-    for _ in 0..streams {
-        let (sender, requests) = tokio::sync::mpsc::channel(4);
-        let mut answers = within(
-            "SyncClicks",
-            client
-                .clone()
-                .sync_clicks(tokio_stream::wrappers::ReceiverStream::new(requests)),
-        )
-        .await
-        .expect("SyncClicks")
-        .into_inner();
-        sender
-            .send(SyncRequest {
-                short_code: code.clone(),
-                clicks: 1,
-            })
-            .await
-            .expect("send a click");
-        within("a SyncClicks answer", answers.message())
-            .await
-            .expect("SyncClicks answers")
-            .expect("an answer");
-        open.push((sender, answers));
-    }
-    tokio::task::yield_now().await;
-    let after = metrics.num_alive_tasks();
-    drop(open);
-    (after as f64 - before as f64) / streams as f64
+        .expect("task")
+        .expect("create");
+    store.close().await;
 }
 
-#[tokio::test]
-async fn a_sync_clicks_stream_runs_on_no_task_of_its_own() {
-    const STREAMS: usize = 8;
-    let (addr, ours_serving) = ours().await;
-    let ours = tasks_per_sync_stream(addr, STREAMS).await;
-    ours_serving.abort();
-    let (addr, bare_serving) = bare().await;
-    let bare = tasks_per_sync_stream(addr, STREAMS).await;
-    bare_serving.abort();
-    assert!(
-        ours <= bare,
-        "each open SyncClicks stream keeps {ours} tasks alive, against bare tonic's {bare} \
-         (hyper's task for the call, and the client's): a task spawned per stream hands every \
-         answer through a channel, one wake-up a message. Answer with a stream over the requests"
-    );
-}
-
-/// The tasks alive on this test's runtime once `streams` ListLinks calls to the server at
-/// `addr` are open and stalled (each has had its first link, and reads no more), minus those
-/// alive before.
-async fn tasks_per_stalled_list(addr: SocketAddr, streams: usize) -> f64 {
-    let mut client = LinkServiceClient::new(channel(addr).await);
-    // Enough to stall a reader that does not read (nothing for the bare server, which lists
-    // links for ever).
-    let _ = client.batch_create_links(tokio_stream::empty()).await;
-    let filled = within("BatchCreateLinks", async {
-        let urls = (0..1_500).map(|n| CreateLinkRequest {
-            url: format!("{}/{}", url(n), "x".repeat(2_000)),
-        });
-        client
-            .batch_create_links(tokio_stream::iter(urls.collect::<Vec<_>>()))
-            .await
-    })
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_caller_went_away_before_its_turn_is_not_made() {
+    let dir = TempDir::new("abandoned");
+    let (gate, control) = Gate::new(1);
+    let store = gated(
+        &dir.url("links.db"),
+        &["aaaaaa", "bbbbbb", "cccccc"],
+        &gate,
+        SqliteOptions::default(),
+    )
     .await;
-    drop(filled);
-    let metrics = tokio::runtime::Handle::current().metrics();
-    tokio::task::yield_now().await;
-    let before = metrics.num_alive_tasks();
-    let mut open = Vec::new();
-    for _ in 0..streams {
-        // A connection each: a stalled stream holds its connection's HTTP/2 window too.
-        let mut reader = LinkServiceClient::new(channel(addr).await);
-        let mut links = within("ListLinks", reader.list_links(ListLinksRequest::default()))
-            .await
-            .expect("ListLinks")
-            .into_inner();
-        within("the first link", links.message())
-            .await
-            .expect("ListLinks sends links")
-            .expect("a first link");
-        open.push((reader, links));
-    }
-    // Let every server stream fill the buffers between it and its reader, and wait there.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let after = metrics.num_alive_tasks();
-    drop(open);
-    (after as f64 - before as f64) / streams as f64
-}
-
-#[tokio::test]
-async fn a_list_links_stream_runs_on_no_task_of_its_own() {
-    const STREAMS: usize = 4;
-    let (addr, ours_serving) = ours().await;
-    let ours = tasks_per_stalled_list(addr, STREAMS).await;
-    ours_serving.abort();
-    let (addr, bare_serving) = bare().await;
-    let bare = tasks_per_stalled_list(addr, STREAMS).await;
-    bare_serving.abort();
-    assert!(
-        ours <= bare,
-        "each ListLinks stream waiting on its reader keeps {ours} tasks alive, against bare \
-         tonic's {bare}: a task spawned per call hands every link through a channel, one \
-         wake-up a message. Answer with a stream that reads the store as tonic asks"
-    );
-}
-
-// ---- The gateway's list, a page at a time ------------------------------------------------------
-
-/// `GET path` from the gateway at `addr`: the status and the JSON body.
-async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .expect("connect to the gateway");
-        let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("send the request");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read the answer");
-        String::from_utf8(raw).expect("an answer in UTF-8")
-    };
-    let raw = within(&format!("GET {path}"), exchange).await;
-    let (head, body) = raw
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("GET {path}: no HTTP answer: {raw:?}"));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("GET {path}: no status line: {head:?}"));
-    let json = serde_json::from_str(body)
-        .unwrap_or_else(|error| panic!("GET {path}: the body is not JSON ({error}): {body:?}"));
-    (status, json)
-}
-
-#[tokio::test]
-async fn the_gateways_list_is_paginated_with_page_tokens() {
-    let server = TestServer::start(LinkServer::default()).await;
-    let mut client = server.client().await;
-    let ids = fill(&mut client, 5, 40).await;
-    let http = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let http_addr = http.local_addr().expect("the address");
-    let clients = gateway::connect(&format!("http://{}", server.addr()), BearerKey::default())
-        .expect("a valid server URL");
-    let serving = tokio::spawn(gateway::serve(http, clients, std::future::pending()));
-
-    let mut seen = Vec::new();
-    let mut path = "/v1/links?pageSize=2".to_string();
-    for page in 1..=3 {
-        let (status, json) = get_json(http_addr, &path).await;
-        assert_eq!(status, 200, "GET {path}: {json}");
-        let links = json["links"].as_array().expect("{\"links\": [...]}");
-        let token = json["nextPageToken"].as_str().unwrap_or_default();
-        seen.extend(links.iter().map(|link| {
-            link["id"]
-                .as_str()
-                .and_then(|id| id.parse::<i64>().ok())
-                .expect("an int64 id, as a string in proto3 JSON")
-        }));
-        if page < 3 {
-            assert_eq!(links.len(), 2, "page {page} of pageSize=2: {json}");
-            assert!(
-                !token.is_empty(),
-                "page {page} of 3 must give a nextPageToken: {json}"
-            );
-            path = format!("/v1/links?pageSize=2&pageToken={token}");
-        } else {
-            assert_eq!(links.len(), 1, "the last page holds what is left: {json}");
-            assert!(
-                token.is_empty(),
-                "the last page gives no nextPageToken: {json}"
-            );
-        }
-    }
-    assert_eq!(seen, ids, "the pages give every link once, in id order");
-
-    let (status, json) = get_json(http_addr, "/v1/links?pageToken=not-a-token").await;
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.create(vec![url_of(1)]).await }
+    });
+    let control = bounded(
+        "commit 1",
+        tokio::task::spawn_blocking(move || {
+            control.wait_for_commit(1);
+            control
+        }),
+    )
+    .await
+    .expect("the waiting thread");
+    let abandoned = tokio::spawn({
+        let store = store.clone();
+        async move { store.create(vec![url_of(2)]).await }
+    });
+    queued(&store, 1).await;
+    abandoned.abort(); // the client cancelled its call
+    let _ = abandoned.await;
+    control.release.send(()).expect("release");
+    bounded("the first write", first)
+        .await
+        .expect("task")
+        .expect("create");
+    let next = store.create(vec![url_of(3)]).await.expect("create");
     assert_eq!(
-        status, 400,
-        "a page token the gateway never gave is a 400: {json}"
+        (next[0].id, next[0].short_code.as_str()),
+        (2, "bbbbbb"),
+        "the cancelled create must not have been made: its id and code are the next ones"
     );
-    serving.abort();
+    store.close().await;
 }

@@ -94,7 +94,8 @@ struct Args {
     // NEW(lesson 18): the database, and how many writes share a commit.
     /// The database that keeps the links: sqlite:PATH (the file is created on first start; its
     /// folder must exist).
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    // Its value is not shown in --help: a database URL may carry a password (lesson 19's).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
     /// The most writes that share one transaction (group commit). 1 commits each write on its
     /// own: slower, for measuring what group commit wins.

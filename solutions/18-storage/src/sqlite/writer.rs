@@ -246,9 +246,7 @@ async fn create(
 ) -> Result<Result<Vec<(i64, String)>, StoreError>, sqlx::Error> {
     if urls.len() == 1 {
         // One INSERT: a failed draw inserted nothing, so no savepoint is needed.
-        return Ok(insert(tx, codes, &urls[0])
-            .await?
-            .map(|link| vec![link]));
+        return Ok(insert(tx, codes, &urls[0]).await?.map(|link| vec![link]));
     }
     // A batch that fails halfway must take back its first links, and only those.
     let mut batch = tx.begin().await?; // SAVEPOINT
