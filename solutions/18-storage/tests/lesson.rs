@@ -375,7 +375,7 @@ async fn a_read_only_database_is_refused_at_start() {
 }
 
 #[tokio::test]
-async fn the_child_opens_a_good_database() {
+async fn the_server_opens_a_good_database_in_a_shared_folder() {
     // The check above would pass if the child could open nothing: here it can.
     let dir = TempDir::new("childok");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
