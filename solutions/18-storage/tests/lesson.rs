@@ -81,7 +81,7 @@ store_suite!(
 store_suite!(per_write, sqlite(|| SqliteOptions::default().group_cap(1)));
 
 /// A generous bound that turns a hang into a failure.
-const LIMIT: Duration = Duration::from_secs(30);
+const LIMIT: Duration = Duration::from_secs(20);
 
 async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(LIMIT, future)
