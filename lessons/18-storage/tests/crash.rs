@@ -16,15 +16,16 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lesson_18::pb::link_service_client::LinkServiceClient;
-use lesson_18::pb::{CreateLinkRequest, DeleteLinkRequest, SyncRequest};
-use lesson_18::{SqliteStore, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{ConnectOptions, Connection};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
+
+use lesson_18::pb::link_service_client::LinkServiceClient;
+use lesson_18::pb::{CreateLinkRequest, DeleteLinkRequest, SyncRequest};
+use lesson_18::{SqliteStore, Store};
 
 /// How long the server may take to open the database and say it listens.
 const READY_LIMIT: Duration = Duration::from_secs(30);

@@ -18,13 +18,14 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use solution_18::pb::link_service_client::LinkServiceClient;
-use solution_18::pb::{CreateLinkRequest, DeleteLinkRequest, SyncRequest};
-use solution_18::{SqliteStore, Store};
 use sqlx::{ConnectOptions, Connection};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
+
+use solution_18::pb::link_service_client::LinkServiceClient;
+use solution_18::pb::{CreateLinkRequest, DeleteLinkRequest, SyncRequest};
+use solution_18::{SqliteStore, Store};
 
 /// How long the server may take to open the database and say it listens.
 const READY_LIMIT: Duration = Duration::from_secs(30);
