@@ -18,6 +18,7 @@ pub mod planted;
 pub mod production;
 pub mod rpc;
 pub mod server;
+pub mod storage;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -539,8 +540,13 @@ async fn run_lesson_tests(
     let started = Instant::now();
     for name in &names {
         let test = cargo::run_test(executable, &target.dir, name, limits.test).await?;
+        // A test a macro made (`suite::rule`) may have its hint under its module's name.
+        let module = name.split_once("::").map(|(module, _)| module);
         let hint = || {
-            test_hints.get(name).cloned().unwrap_or_else(|| {
+            let found = test_hints
+                .get(name)
+                .or_else(|| module.and_then(|module| test_hints.get(module)));
+            found.cloned().unwrap_or_else(|| {
                 format!(
                     "Read the test `{name}` in tests/lesson.rs: its name is the rule. {}",
                     todos.hint(None)
@@ -714,6 +720,9 @@ pub async fn check_server_with(
     }
     if checks.iter().any(|check| check == "performance") {
         performance::run(binary, limits, reporter).await;
+    }
+    if checks.iter().any(|check| check == "storage") {
+        storage::run(binary, limits, reporter).await;
     }
 
     if let Some(status) = server.exited() {
