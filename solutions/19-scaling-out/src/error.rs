@@ -4,6 +4,7 @@ use thiserror::Error;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::store::StoreError;
 use crate::validate::UrlError;
 
 /// Everything that can go wrong in the shortener. The handlers return these, and `?` turns
@@ -60,6 +61,26 @@ impl From<ShortenerError> for Status {
                 message.clone(),
                 ErrorDetails::with_bad_request_violation(field, message),
             ),
+        }
+    }
+}
+
+/// NEW(lesson 18): a store that could not do what it was asked, as the client sees it. The
+/// store's message names files and SQL, which are the operator's business: it goes to the log,
+/// and the client gets the kind of failure and whether to retry.
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Status {
+        tracing::error!(%error, "the link store failed");
+        match error {
+            StoreError::Unavailable(_) => Status::unavailable(
+                "the link store is unavailable; the call was not acknowledged: retry later",
+            ),
+            StoreError::NoFreeCode { .. } => {
+                Status::resource_exhausted("no unused short code was found; nothing was stored")
+            }
+            StoreError::Internal(_) => {
+                Status::internal("the link store failed; the call was not acknowledged")
+            }
         }
     }
 }

@@ -28,9 +28,11 @@ pub mod keepalive; // NEW(lesson 19): HTTP/2 PINGs, so that a vanished replica i
 mod log;
 mod log_format; // NEW(lesson 17): the text log's line, written by hand.
 mod log_writer; // NEW(lesson 17): the log's lines, many to a write.
+mod memory; // NEW(lesson 18): lesson 17's links in memory, behind the `Store` trait.
 pub mod retry; // NEW(lesson 19): what is retried, how often, within one deadline and a budget.
 mod server;
-mod store; // NEW(lesson 17): the links in memory, laid out for memory.
+mod sqlite; // NEW(lesson 18): the links in SQLite: one writer, group commit, a read cache.
+mod store; // NEW(lesson 18): the `Store` trait, its errors, and the short codes.
 mod streams; // NEW(lesson 17): ListLinks' and SyncClicks' streams, without a task.
 mod tls; // NEW(lesson 16): TLS from PEM files.
 mod validate;
@@ -47,9 +49,17 @@ pub use log::{
 };
 pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)
-pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code};
-// NEW(lesson 17): the store, its codes, and the streams' batch sizes.
-pub use store::{Code, CodeHash, CodeSource, MemoryStore, Page, PlannedCodes, RandomCodes};
+pub use memory::MemoryStore;
+pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code}; // NEW(lesson 18)
+// NEW(lesson 18): the SQLite store, its options, and why a database may not open.
+pub use sqlite::{
+    APPLICATION_ID, OpenError, SqliteOptions, SqliteStore, lock_path, migrator, migrator_up_to,
+    schema_version,
+};
+// NEW(lesson 18): the store's trait and errors, and where codes come from.
+pub use store::{
+    Code, CodeHash, CodeSource, MAX_DRAWS, PlannedCodes, RandomCodes, RepeatCode, Store, StoreError,
+};
 pub use streams::{Answers, LIST_PAGE, Pages, SYNC_BATCH};
 pub use tls::{TlsError, load_ca, load_identity}; // NEW(lesson 16)
 pub use validate::{MAX_URL_LEN, UrlError, validate_url};
@@ -180,9 +190,12 @@ const TCP_KEEPALIVE_RETRIES: u32 = 3;
 /// NEW(lesson 16): besides LinkService, the server answers `grpc.health.v1.Health` and server
 /// reflection, v1 and v1alpha, so that grpcurl, grpc_health_probe and any language's tools can
 /// find their way without a `.proto` file.
-pub async fn serve(
+///
+/// NEW(lesson 18): any store. The caller opens it before and closes it after: `serve` returns
+/// once no call uses it any more.
+pub async fn serve<S: Store>(
     listener: TcpListener,
-    links: LinkServer,
+    links: LinkServer<S>,
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
@@ -211,7 +224,9 @@ pub async fn serve(
 
     // `health_reporter` starts with "" (the whole server) SERVING; LinkService gets its own entry.
     let (health, _) = tonic_health::server::health_reporter();
-    health.set_serving::<LinkServiceServer<LinkServer>>().await;
+    health
+        .set_serving::<LinkServiceServer<LinkServer<S>>>()
+        .await;
     let health_service = drain::health_service(health.clone(), stopping.clone());
     let drain = settings.drain;
     let shutdown = async move {
@@ -219,7 +234,7 @@ pub async fn serve(
         // Said at once, while the server still accepts and serves: whoever polls Check (a load
         // balancer, a probe) sees it during the drain and sends new calls elsewhere.
         health
-            .set_not_serving::<LinkServiceServer<LinkServer>>()
+            .set_not_serving::<LinkServiceServer<LinkServer<S>>>()
             .await;
         health
             .set_service_status("", ServingStatus::NotServing)

@@ -1,19 +1,18 @@
 //! The `LinkService` implementation: the state it keeps, and one method per RPC.
 
-use std::sync::Arc;
-
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::cancel::StreamReset;
 use crate::deadline::deadline;
 use crate::error::ShortenerError;
+use crate::memory::MemoryStore;
 use crate::pb::link_service_server::LinkService;
 use crate::pb::{
     BatchCreateLinksResponse, CreateLinkRequest, CreateLinkResponse, DeleteLinkRequest,
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
 };
-use crate::store::{Code, CodeSource, MemoryStore, PlannedCodes, RandomCodes};
+use crate::store::{Code, CodeSource, PlannedCodes, RandomCodes, Store};
 use crate::streams::{Answers, Pages};
 use crate::validate::validate_url;
 
@@ -29,10 +28,12 @@ pub fn short_code() -> String {
 }
 
 /// The shortener service. Cloning it is cheap: every clone shares the same links.
+///
+/// NEW(lesson 18): generic over its store. The handlers call the [`Store`] trait and nothing
+/// else, so the same code serves links in memory (the default, and the tests) or in SQLite.
 #[derive(Debug, Clone)]
-pub struct LinkServer {
-    // NEW(lesson 17): the links live in a store of their own, laid out for memory.
-    store: Arc<MemoryStore>,
+pub struct LinkServer<S = MemoryStore> {
+    store: S,
     /// The most URLs one BatchCreateLinks stream may carry.
     max_batch: usize,
     // NEW(lesson 16): the long-lived streams end when the server stops accepting.
@@ -46,16 +47,34 @@ impl Default for LinkServer {
     }
 }
 
-impl LinkServer {
-    /// NEW(lesson 17): a server of the links in `store`.
-    pub fn with_store(store: MemoryStore) -> LinkServer {
+impl<S: Store> LinkServer<S> {
+    /// NEW(lesson 18): a server of the links in `store`, any store.
+    pub fn with_store(store: S) -> LinkServer<S> {
         LinkServer {
-            store: Arc::new(store),
+            store,
             max_batch: DEFAULT_MAX_BATCH,
             stopping: CancellationToken::new(),
         }
     }
 
+    /// The store the server serves.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The same server, with a batch limit of `max_batch` URLs per BatchCreateLinks stream.
+    pub fn with_max_batch(self, max_batch: usize) -> LinkServer<S> {
+        LinkServer { max_batch, ..self }
+    }
+
+    /// NEW(lesson 16): the same server, whose SyncClicks streams end when `stopping` is
+    /// cancelled (`serve` cancels it when the drain is over).
+    pub fn with_stopping(self, stopping: CancellationToken) -> LinkServer<S> {
+        LinkServer { stopping, ..self }
+    }
+}
+
+impl LinkServer {
     /// A server that tries `codes`, in order, before any random ones: tests use it to make
     /// two links draw the same code.
     ///
@@ -74,28 +93,18 @@ impl LinkServer {
             .collect();
         LinkServer::with_store(MemoryStore::new(PlannedCodes::new(codes)))
     }
-
-    /// The same server, with a batch limit of `max_batch` URLs per BatchCreateLinks stream.
-    pub fn with_max_batch(self, max_batch: usize) -> LinkServer {
-        LinkServer { max_batch, ..self }
-    }
-
-    /// NEW(lesson 16): the same server, whose SyncClicks streams end when `stopping` is
-    /// cancelled (`serve` cancels it when the drain is over).
-    pub fn with_stopping(self, stopping: CancellationToken) -> LinkServer {
-        LinkServer { stopping, ..self }
-    }
 }
 
 #[tonic::async_trait]
-impl LinkService for LinkServer {
+impl<S: Store> LinkService for LinkServer<S> {
     async fn create_link(
         &self,
         request: Request<CreateLinkRequest>,
     ) -> Result<Response<CreateLinkResponse>, Status> {
         let url = request.into_inner().url;
         validate_url(&url).map_err(ShortenerError::InvalidUrl)?;
-        let link = self.store.create(vec![url]).pop();
+        // NEW(lesson 18): answered once the store has it (for SQLite: after COMMIT).
+        let link = self.store.create(vec![url]).await?.pop();
         Ok(Response::new(CreateLinkResponse { link }))
     }
 
@@ -107,6 +116,7 @@ impl LinkService for LinkServer {
         let link = self
             .store
             .get(&code)
+            .await?
             .ok_or(ShortenerError::NotFound(code))?;
         Ok(Response::new(GetLinkResponse { link: Some(link) }))
     }
@@ -116,18 +126,18 @@ impl LinkService for LinkServer {
         request: Request<DeleteLinkRequest>,
     ) -> Result<Response<DeleteLinkResponse>, Status> {
         let code = request.into_inner().short_code;
-        if !self.store.delete(&code) {
+        if !self.store.delete(&code).await? {
             return Err(ShortenerError::NotFound(code).into());
         }
         Ok(Response::new(DeleteLinkResponse {}))
     }
 
-    type ListLinksStream = Pages;
+    type ListLinksStream = Pages<S>;
 
     async fn list_links(
         &self,
         request: Request<ListLinksRequest>,
-    ) -> Result<Response<Pages>, Status> {
+    ) -> Result<Response<Pages<S>>, Status> {
         // tonic's own timer stops at the handler's return: the stream carries the deadline.
         let deadline = deadline(request.metadata());
         // NEW(lesson 17): a page of the links: those after `after_id`, at most `limit` (0: all).
@@ -193,20 +203,20 @@ impl LinkService for LinkServer {
             return Err(ShortenerError::BatchCancelled.into());
         }
 
-        // NEW(lesson 17): one lock for the whole batch, its tables grown once.
-        let created: Vec<Link> = self.store.create(urls);
+        // NEW(lesson 18): one store call for the whole batch, all or nothing.
+        let created: Vec<Link> = self.store.create(urls).await?;
         Ok(Response::new(BatchCreateLinksResponse {
             created_count: created.len() as i64,
             links: created,
         }))
     }
 
-    type SyncClicksStream = Answers;
+    type SyncClicksStream = Answers<S>;
 
     async fn sync_clicks(
         &self,
         request: Request<Streaming<SyncRequest>>,
-    ) -> Result<Response<Answers>, Status> {
+    ) -> Result<Response<Answers<S>>, Status> {
         let deadline = deadline(request.metadata());
         // NEW(lesson 17): the answers are a stream over the requests: no task, no channel.
         let answers = Answers::new(

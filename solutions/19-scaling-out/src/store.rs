@@ -1,23 +1,143 @@
-//! NEW(lesson 17): the links in memory, laid out for the machine rather than for the wire.
+//! NEW(lesson 18): what the service asks of a link store, whichever database is behind it, and
+//! where short codes come from.
 //!
-//! Lesson 07's store was a map from the code to a `pb::Link`: two `String`s a link, the code kept
-//! twice (the key and `short_code`), a table sized for the wire type. Here a link is 32 bytes
-//! in a `Vec` indexed by its id, plus its URL (one allocation), plus 8 bytes in an index from
-//! the code: about 100 bytes a link where lesson 16 held 300. `pb::Link` is built on the way
-//! out, for the few links a call returns.
+//! The service (`LinkServer<S: Store>`) calls the methods of [`Store`] and nothing else, so it
+//! does not change when the store does: lesson 17's links in memory ([`MemoryStore`]), or SQLite
+//! ([`SqliteStore`]), whose writes survive a crash.
 //!
-//! Every method takes the lock once and holds it only while it reads or writes memory: never
-//! while a call waits on its client. A later lesson puts this store behind a trait, beside one
-//! kept in a database; the service's code does not change.
+//! [`MemoryStore`]: crate::MemoryStore
+//! [`SqliteStore`]: crate::SqliteStore
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Mutex, MutexGuard};
 
 use rand::Rng;
 
 use crate::pb::{Link, SyncRequest, SyncResponse};
+
+/// A place where links live. Cloning a store is cheap: every clone is the same store.
+///
+/// Every method is `async` and its future is `Send`, so that tonic can run the service's
+/// handlers on any thread. A method's `Ok` is an acknowledgment: for a durable store, what it
+/// says has been committed to the database before the future completes. A call that ended
+/// without an answer (an error, a cancelled call, a crash) may or may not have happened.
+///
+/// The service is generic over its store, not given a `dyn Store`: a trait whose methods
+/// return `impl Future` is not object safe, and two stores compiled in cost little.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// One link per URL, ids increasing in the order given, codes from the code source (a
+    /// colliding code is drawn again, never overwritten; a retired code is never drawn again);
+    /// all or nothing: on `Err`, none of the URLs was stored.
+    fn create(
+        &self,
+        urls: Vec<String>,
+    ) -> impl Future<Output = Result<Vec<Link>, StoreError>> + Send;
+
+    /// The live link behind `code`, or `None` (never created, or deleted).
+    fn get(&self, code: &str) -> impl Future<Output = Result<Option<Link>, StoreError>> + Send;
+
+    /// Deletes the live link behind `code` and retires its code for good; `false` when there is
+    /// no live link with that code.
+    fn delete(&self, code: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// One SyncClicks batch: one answer per click, in order, with the rules of lesson 11: an
+    /// unknown code is not acknowledged (total 0); a negative count, or one that would take the
+    /// total past `i64::MAX`, is not acknowledged and adds nothing (the answer carries the
+    /// current total); 0 is acknowledged and changes nothing.
+    fn add_clicks(
+        &self,
+        clicks: Vec<SyncRequest>,
+    ) -> impl Future<Output = Result<Vec<SyncResponse>, StoreError>> + Send;
+
+    /// Up to `limit` live links with ids above `after_id`, in id order: ListLinks reads the
+    /// store a page at a time, with the last id of each page as the next `after_id` (keyset
+    /// paging: each page costs the same, however far into the links it is).
+    fn page(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Link>, StoreError>> + Send;
+}
+
+/// Why a store could not do what it was asked. Expected outcomes (an unknown code, a colliding
+/// code, an overflowing total) are answers, not errors; an error means the call was not
+/// acknowledged.
+///
+/// The service turns each variant into a gRPC status in one place (`From<StoreError> for
+/// Status`, in error.rs): `Unavailable` → UNAVAILABLE (the client may retry with backoff),
+/// `NoFreeCode` → RESOURCE_EXHAUSTED, `Internal` → INTERNAL. The message is logged on the
+/// server: it names the database's problem, which a client has no use for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot do it now: locked by another program past the busy timeout, out of
+    /// disk, a failed commit, or the store is shutting down. A later retry may succeed. A write
+    /// that fails this way was not acknowledged, so it may or may not have happened.
+    #[error("the link store is unavailable: {0}")]
+    Unavailable(String),
+    /// `attempts` codes in a row were taken: the code source repeats itself, or the code space
+    /// is nearly full.
+    #[error(
+        "no unused short code after {attempts} draws: the code source repeats itself or the \
+         code space is nearly full"
+    )]
+    NoFreeCode { attempts: u32 },
+    /// A bug or damaged data (a statement the schema refuses, a row that does not decode): a
+    /// retry will not help.
+    #[error("the link store failed: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    /// Whether the same call may succeed later (the service's retry advice).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// How many codes in a row may collide before `create` gives up with
+/// [`StoreError::NoFreeCode`]. With random codes and a billion links stored (46% of the
+/// 36^6 codes), 64 collisions in a row happen with probability 0.46^64 ≈ 10^-22.
+pub const MAX_DRAWS: u32 = 64;
+
+/// A database error in the store's terms: `what` says what the store was doing.
+///
+/// Transient (UNAVAILABLE): the connection failed, SQLite was busy or locked past the busy
+/// timeout, out of memory or disk, an I/O error, a read-only file. Everything else is a bug or
+/// damaged data.
+pub(crate) fn from_sqlx(error: &sqlx::Error, what: &str) -> StoreError {
+    let message = format!("{what}: {error}");
+    let transient = match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            // SQLITE_BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14
+            // (the primary code is the extended code's low byte).
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14)),
+        _ => false,
+    };
+    if transient {
+        StoreError::Unavailable(message)
+    } else {
+        StoreError::Internal(message)
+    }
+}
+
+/// The answer for a click on a code that has no live link.
+pub(crate) fn unknown(short_code: String) -> SyncResponse {
+    SyncResponse {
+        short_code,
+        total_clicks: 0,
+        acknowledged: false,
+    }
+}
+
+// ---- Short codes (lesson 17) -------------------------------------------------------------------
 
 /// The characters a short code is made of, in the order of their value as a base-36 digit.
 const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -90,6 +210,13 @@ pub trait CodeSource: Send + 'static {
     fn next_code(&mut self) -> Code;
 }
 
+/// NEW(lesson 18): a boxed source is a source (the tests hand stores a `Box<dyn CodeSource>`).
+impl<C: CodeSource + ?Sized> CodeSource for Box<C> {
+    fn next_code(&mut self) -> Code {
+        (**self).next_code()
+    }
+}
+
 /// Codes that nobody can guess: one draw each from the thread's generator (rand's `ThreadRng`,
 /// a ChaCha12 stream reseeded from the operating system). A short URL is a capability: if
 /// codes were predictable, anyone could walk the links of others.
@@ -123,6 +250,17 @@ impl CodeSource for PlannedCodes {
         self.planned
             .pop_front()
             .unwrap_or_else(|| RandomCodes.next_code())
+    }
+}
+
+/// NEW(lesson 18): the same code forever: a source that can never find a free code once it is
+/// taken (the tests of [`StoreError::NoFreeCode`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RepeatCode(pub Code);
+
+impl CodeSource for RepeatCode {
+    fn next_code(&mut self) -> Code {
+        self.0
     }
 }
 
@@ -188,286 +326,6 @@ impl Hasher for CodeHasher {
     }
 }
 
-/// One stored link: 32 bytes, and its URL on the heap.
-#[derive(Debug)]
-struct Entry {
-    /// The URL as it was sent, in one allocation of its exact length (a `String` would keep a
-    /// capacity field too).
-    url: Box<str>,
-    clicks: i64,
-    code: Code,
-}
-
-/// The links behind the lock.
-struct Links {
-    /// Every link ever created, at index `id - 1`. Ids are handed out here, under the lock, so
-    /// they have no gaps; a deleted link leaves a `None` (an `Option<Entry>` is still 32
-    /// bytes: the `Box` is never null, and `None` takes that value).
-    by_id: Vec<Option<Entry>>,
-    /// Where each live code's link is: its index in `by_id`. Every id fits a `u32`: no more
-    /// links can ever be made than there are codes, and [`Code::COUNT`] < 2^32.
-    by_code: HashMap<Code, u32, CodeHash>,
-    /// Codes of deleted links: never handed out again, so an old short URL cannot start
-    /// pointing somewhere new.
-    retired: HashSet<Code, CodeHash>,
-    codes: Box<dyn CodeSource>,
-}
-
-impl Links {
-    /// Stores a link for `url` and returns its id and code. A code that is in use or retired
-    /// is drawn again, never overwritten.
-    fn insert(&mut self, url: &str) -> (i64, Code) {
-        let index = self.by_id.len() as u32;
-        let code = loop {
-            let code = self.codes.next_code();
-            if self.retired.contains(&code) {
-                continue;
-            }
-            // One lookup both checks the code is free and takes it.
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_code.entry(code) {
-                slot.insert(index);
-                break code;
-            }
-        };
-        self.by_id.push(Some(Entry {
-            url: Box::from(url),
-            clicks: 0,
-            code,
-        }));
-        (i64::from(index) + 1, code)
-    }
-
-    /// The live link with `code`, and its index.
-    fn find(&mut self, code: &str) -> Option<(usize, &mut Entry)> {
-        let index = *self.by_code.get(&Code::parse(code)?)? as usize;
-        let entry = self.by_id.get_mut(index)?.as_mut()?;
-        Some((index, entry))
-    }
-}
-
-/// A link as the wire wants it, built from what the store keeps.
-fn to_link(id: i64, entry: &Entry) -> Link {
-    Link {
-        id,
-        url: entry.url.to_string(),
-        short_code: entry.code.into(),
-        clicks: entry.clicks,
-    }
-}
-
-/// The shortener's links, in memory. One lock guards them; each method holds it for the
-/// memory it touches and no longer.
-pub struct MemoryStore {
-    links: Mutex<Links>,
-}
-
-impl fmt::Debug for MemoryStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let links = self.lock();
-        f.debug_struct("MemoryStore")
-            .field("live", &links.by_code.len())
-            .field("retired", &links.retired.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for MemoryStore {
-    /// An empty store with random codes.
-    fn default() -> MemoryStore {
-        MemoryStore::new(RandomCodes)
-    }
-}
-
-impl MemoryStore {
-    /// An empty store that draws its codes from `codes`.
-    pub fn new(codes: impl CodeSource) -> MemoryStore {
-        MemoryStore {
-            links: Mutex::new(Links {
-                by_id: Vec::new(),
-                by_code: HashMap::default(),
-                retired: HashSet::default(),
-                codes: Box::new(codes),
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Links> {
-        // A poisoned lock means a thread panicked while holding it. Every change here is
-        // one push, insert or remove at a time, so what it guards is still whole: keep serving.
-        self.links
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Stores a link for each URL, all of them under one lock: their ids follow each other,
-    /// in the order of `urls`, and no other call sees some of them without the others.
-    pub fn create(&self, urls: Vec<String>) -> Vec<Link> {
-        let mut links = self.lock();
-        // Room for the whole batch at once: no table grows twice within one batch.
-        links.by_id.reserve(urls.len());
-        links.by_code.reserve(urls.len());
-        urls.into_iter()
-            .map(|url| {
-                let (id, code) = links.insert(&url);
-                // The response owns the URL it was sent; the store keeps a copy.
-                Link {
-                    id,
-                    url,
-                    short_code: code.into(),
-                    clicks: 0,
-                }
-            })
-            .collect()
-    }
-
-    /// The live link with the short code `code`.
-    pub fn get(&self, code: &str) -> Option<Link> {
-        let mut links = self.lock();
-        let (index, entry) = links.find(code)?;
-        Some(to_link(index as i64 + 1, entry))
-    }
-
-    /// Deletes the link with the short code `code`, and retires the code for good. False when
-    /// no live link has it.
-    pub fn delete(&self, code: &str) -> bool {
-        let Some(code) = Code::parse(code) else {
-            return false;
-        };
-        let mut links = self.lock();
-        let Some(index) = links.by_code.remove(&code) else {
-            return false;
-        };
-        links.by_id[index as usize] = None;
-        links.retired.insert(code);
-        true
-    }
-
-    /// Adds the clicks of a SyncClicks batch, under one lock, and answers each message in
-    /// order: unknown codes, negative counts and totals past `i64::MAX` are refused, and a
-    /// refused message adds nothing.
-    pub fn add_clicks(&self, batch: Vec<SyncRequest>) -> Vec<SyncResponse> {
-        let mut links = self.lock();
-        batch
-            .into_iter()
-            .map(|request| {
-                let Some((_, entry)) = links.find(&request.short_code) else {
-                    return SyncResponse {
-                        short_code: request.short_code,
-                        total_clicks: 0,
-                        acknowledged: false,
-                    };
-                };
-                let acknowledged = match entry.clicks.checked_add(request.clicks) {
-                    Some(total) if request.clicks >= 0 => {
-                        entry.clicks = total;
-                        true
-                    }
-                    // A negative count, or a total past i64::MAX: refused, the total stays.
-                    _ => false,
-                };
-                SyncResponse {
-                    short_code: request.short_code,
-                    total_clicks: entry.clicks,
-                    acknowledged,
-                }
-            })
-            .collect()
-    }
-
-    /// Fills `page` with at most `limit` live links whose id is greater than `after_id`, in id
-    /// order: one page of ListLinks, copied out under the lock as the store keeps them.
-    pub fn page(&self, after_id: i64, limit: usize, page: &mut Page) {
-        page.clear();
-        let links = self.lock();
-        // Link `id` is at index `id - 1`: the first id after `after_id` is at index `after_id`.
-        let start = usize::try_from(after_id)
-            .unwrap_or(0)
-            .min(links.by_id.len());
-        let found = links.by_id[start..]
-            .iter()
-            .zip(start as i64 + 1..)
-            .filter_map(|(entry, id)| Some((id, entry.as_ref()?)))
-            .take(limit);
-        for (id, entry) in found {
-            page.push(id, entry.code, &entry.url, entry.clicks);
-        }
-    }
-}
-
-/// A page of links as the store keeps them: copied under the lock into two buffers that are
-/// reused from page to page, and made into the wire's `Link` one at a time, as tonic takes
-/// them. A page of `Link`s made at once would be hundreds of allocations in a burst, freed in
-/// another: more than the allocator's per-thread cache holds, so most would take its slow
-/// path; one link's, freed before the next is made, come from that cache.
-#[derive(Debug, Default)]
-pub struct Page {
-    rows: Vec<Row>,
-    /// Every URL of the page, end to end.
-    urls: String,
-    /// The next row to hand out.
-    next: usize,
-}
-
-#[derive(Debug)]
-struct Row {
-    id: i64,
-    code: Code,
-    clicks: i64,
-    /// Where the row's URL ends in `urls` (it starts where the one before ends).
-    url_end: usize,
-}
-
-impl Page {
-    /// Empties the page, keeping its buffers.
-    pub fn clear(&mut self) {
-        self.rows.clear();
-        self.urls.clear();
-        self.next = 0;
-    }
-
-    /// Adds a link to the page.
-    pub fn push(&mut self, id: i64, code: Code, url: &str, clicks: i64) {
-        self.urls.push_str(url);
-        self.rows.push(Row {
-            id,
-            code,
-            clicks,
-            url_end: self.urls.len(),
-        });
-    }
-
-    /// The id of the page's last link.
-    pub fn last_id(&self) -> Option<i64> {
-        self.rows.last().map(|row| row.id)
-    }
-
-    /// How many links the page holds, handed out or not.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether the page holds no link.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// The next link of the page, as the wire wants it; `None` once every link was handed out.
-    pub fn next_link(&mut self) -> Option<Link> {
-        let row = self.rows.get(self.next)?;
-        let start = match self.next {
-            0 => 0,
-            n => self.rows[n - 1].url_end,
-        };
-        self.next += 1;
-        Some(Link {
-            id: row.id,
-            url: self.urls.get(start..row.url_end)?.to_string(),
-            short_code: row.code.into(),
-            clicks: row.clicks,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,12 +351,6 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_is_32_bytes_and_a_missing_one_costs_nothing_more() {
-        assert_eq!(std::mem::size_of::<Entry>(), 32);
-        assert_eq!(std::mem::size_of::<Option<Entry>>(), 32);
-    }
-
-    #[test]
     fn random_codes_are_six_lowercase_letters_or_digits() {
         let mut codes = RandomCodes;
         for _ in 0..1_000 {
@@ -509,27 +361,5 @@ mod tests {
                 "{code:?} has a character outside [a-z0-9]"
             );
         }
-    }
-
-    #[test]
-    fn a_page_starts_after_the_id_it_is_given_and_skips_deleted_links() {
-        let store = MemoryStore::default();
-        let urls = (1..=10)
-            .map(|n| format!("https://example.com/{n}"))
-            .collect();
-        let created = store.create(urls);
-        assert!(store.delete(&created[4].short_code), "delete link 5");
-        let ids = |after_id: i64, limit: usize| {
-            let mut page = Page::default();
-            store.page(after_id, limit, &mut page);
-            std::iter::from_fn(|| page.next_link())
-                .map(|link| link.id)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(ids(0, 3), [1, 2, 3]);
-        assert_eq!(ids(3, 3), [4, 6, 7]);
-        assert_eq!(ids(8, 100), [9, 10]);
-        assert_eq!(ids(10, 100), Vec::<i64>::new());
-        assert_eq!(ids(i64::MAX, 100), Vec::<i64>::new());
     }
 }

@@ -9,10 +9,13 @@
 //!
 //! Nothing runs while nobody polls: when the client stops reading, HTTP/2's flow control
 //! stops hyper, hyper stops polling the body, and the stream waits, holding no lock.
+//!
+//! NEW(lesson 18): the store answers with a future (SQLite reads a page, or commits a batch of
+//! clicks, on other threads). The stream keeps the one call it is waiting for, boxed: the
+//! future's type is the store's, and naming it would take the store's code into this file.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::time::{Instant, Sleep};
@@ -22,14 +25,17 @@ use tonic::{Status, Streaming};
 use tracing::Span;
 
 use crate::pb::{Link, SyncRequest, SyncResponse};
-use crate::store::{MemoryStore, Page};
+use crate::store::{Store, StoreError};
 
-/// How many links ListLinks reads under the lock at a time: long enough to fill tonic's 32 KiB
+/// NEW(lesson 18): a store call in flight, as the stream holds it.
+type Call<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
+
+/// How many links ListLinks reads from the store at a time: long enough to fill tonic's 32 KiB
 /// buffer several times over, short enough that a CreateLink waits microseconds for the lock.
 pub const LIST_PAGE: usize = 256;
 
-/// How many SyncClicks messages are counted under one lock, at most: the messages that have
-/// arrived and are ready, up to this many.
+/// How many SyncClicks messages are counted by one store call, at most: the messages that have
+/// arrived and are ready, up to this many (for SQLite, one UPDATE each in one transaction).
 pub const SYNC_BATCH: usize = 128;
 
 /// A call's deadline, as one timer made once per call (a `sleep_until` made on every message
@@ -72,14 +78,16 @@ impl Deadline {
 }
 
 /// ListLinks' response: the store read a page at a time, as tonic asks for links.
-pub struct Pages {
-    store: Arc<MemoryStore>,
+pub struct Pages<S> {
+    store: S,
     /// The id of the last link read from the store: the next page starts after it.
     after_id: i64,
     /// How many links the call may still send; `None` when it asked for no limit.
     left: Option<usize>,
-    /// The page being sent: refilled, not made again, page after page.
-    page: Page,
+    /// The page being sent.
+    page: std::vec::IntoIter<Link>,
+    /// NEW(lesson 18): the next page, while the store reads it.
+    reading: Option<Call<Vec<Link>>>,
     deadline: Deadline,
     sent: usize,
     ended: bool,
@@ -87,28 +95,38 @@ pub struct Pages {
     span: Span,
 }
 
-impl Pages {
+// Nothing here is pinned in place: the store is only ever used through `&S`, and the call in
+// flight is boxed.
+impl<S> Unpin for Pages<S> {}
+
+impl<S: Store> Pages<S> {
     /// The links after `after_id`, at most `limit` of them (`None`: all), until `deadline`.
     pub fn new(
-        store: Arc<MemoryStore>,
+        store: S,
         after_id: i64,
         limit: Option<usize>,
         deadline: Option<Instant>,
-    ) -> Pages {
+    ) -> Pages<S> {
         Pages {
             store,
             after_id,
             left: limit,
-            page: Page::default(),
+            page: Vec::new().into_iter(),
+            reading: None,
             deadline: Deadline::new(deadline),
             sent: 0,
             ended: false,
             span: Span::current(),
         }
     }
+
+    fn end(&mut self, status: Status) -> Poll<Option<Result<Link, Status>>> {
+        self.ended = true;
+        Poll::Ready(Some(Err(status)))
+    }
 }
 
-impl Stream for Pages {
+impl<S: Store> Stream for Pages<S> {
     type Item = Result<Link, Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -118,35 +136,71 @@ impl Stream for Pages {
         }
         // tonic's own timer stops at the handler's return: the stream keeps the deadline.
         if this.deadline.passed(cx) {
-            this.ended = true;
             let status =
                 Status::deadline_exceeded(format!("the deadline passed after {} links", this.sent));
-            return Poll::Ready(Some(Err(status)));
+            return this.end(status);
         }
-        if let Some(link) = this.page.next_link() {
+        if let Some(link) = this.page.next() {
             this.sent += 1;
             return Poll::Ready(Some(Ok(link)));
         }
-        let wanted = this.left.map_or(LIST_PAGE, |left| left.min(LIST_PAGE));
-        // The lock is taken and dropped in here: a page is copied out, and nothing is held while
-        // tonic sends it.
-        if wanted > 0 {
-            this.store.page(this.after_id, wanted, &mut this.page);
-        }
-        let (Some(last_id), Some(link)) = (this.page.last_id(), this.page.next_link()) else {
+        let reading = match &mut this.reading {
+            Some(reading) => reading,
+            None => {
+                let wanted = this.left.map_or(LIST_PAGE, |left| left.min(LIST_PAGE));
+                if wanted == 0 {
+                    this.ended = true;
+                    return Poll::Ready(None);
+                }
+                // The store is asked for one page; nothing is held while tonic sends it.
+                let store = this.store.clone();
+                let after_id = this.after_id;
+                this.reading
+                    .insert(Box::pin(async move { store.page(after_id, wanted).await }))
+            }
+        };
+        let page = match reading.as_mut().poll(cx) {
+            Poll::Ready(page) => page,
+            Poll::Pending => {
+                if this.deadline.wait(cx) {
+                    this.reading = None;
+                    let status = Status::deadline_exceeded(format!(
+                        "the deadline passed after {} links",
+                        this.sent
+                    ));
+                    return this.end(status);
+                }
+                return Poll::Pending;
+            }
+        };
+        this.reading = None;
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => return this.end(error.into()),
+        };
+        let Some(last) = page.last() else {
             this.ended = true;
             return Poll::Ready(None);
         };
-        this.after_id = last_id;
+        this.after_id = last.id;
         if let Some(left) = &mut this.left {
-            *left -= this.page.len();
+            *left -= page.len();
         }
-        this.sent += 1;
-        Poll::Ready(Some(Ok(link)))
+        this.page = page.into_iter();
+        match this.page.next() {
+            Some(link) => {
+                this.sent += 1;
+                Poll::Ready(Some(Ok(link)))
+            }
+            None => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+        }
     }
 }
 
-impl Drop for Pages {
+impl<S> Drop for Pages<S> {
     fn drop(&mut self) {
         // Dropped before its end: the client went away (or reset the call), and hyper dropped
         // the body. Nothing more is read from the store.
@@ -157,12 +211,15 @@ impl Drop for Pages {
 }
 
 /// SyncClicks' response: an answer for every request of the inbound stream, in order, counted
-/// a batch at a time (every request that is ready, under one lock).
-pub struct Answers {
+/// a batch at a time (every request that is ready, in one store call).
+pub struct Answers<S> {
     inbound: Streaming<SyncRequest>,
-    store: Arc<MemoryStore>,
+    store: S,
     /// Answers counted and not yet sent.
     answered: std::vec::IntoIter<SyncResponse>,
+    /// NEW(lesson 18): the batch the store is counting. No more requests are read until it
+    /// answers: the answers go out in the order of the requests.
+    counting: Option<Call<Vec<SyncResponse>>>,
     /// How the inbound stream ended with an error, to send once the answers before it are out.
     failed: Option<Status>,
     deadline: Deadline,
@@ -172,17 +229,21 @@ pub struct Answers {
     ended: bool,
 }
 
-impl Answers {
+// As for `Pages`: nothing is pinned in place.
+impl<S> Unpin for Answers<S> {}
+
+impl<S: Store> Answers<S> {
     pub fn new(
         inbound: Streaming<SyncRequest>,
-        store: Arc<MemoryStore>,
+        store: S,
         deadline: Option<Instant>,
         stopping: CancellationToken,
-    ) -> Answers {
+    ) -> Answers<S> {
         Answers {
             inbound,
             store,
             answered: Vec::new().into_iter(),
+            counting: None,
             failed: None,
             deadline: Deadline::new(deadline),
             stopped: Box::pin(stopping.clone().cancelled_owned()),
@@ -193,6 +254,7 @@ impl Answers {
 
     fn end(&mut self, status: Status) -> Poll<Option<Result<SyncResponse, Status>>> {
         self.ended = true;
+        self.counting = None;
         Poll::Ready(Some(Err(status)))
     }
 }
@@ -205,67 +267,86 @@ fn shutting_down() -> Status {
     Status::unavailable("the server is shutting down: send the rest on a new stream")
 }
 
-impl Stream for Answers {
+impl<S: Store> Stream for Answers<S> {
     type Item = Result<SyncResponse, Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        // Every request read is answered, whatever happens next.
-        if let Some(answer) = this.answered.next() {
-            return Poll::Ready(Some(Ok(answer)));
-        }
-        if let Some(status) = this.failed.take() {
-            // The request stream broke: end the call with its status.
-            return this.end(status);
-        }
-        if this.ended {
-            return Poll::Ready(None);
-        }
-        // A flag read, not a wait: on the hot path the stream only looks.
-        if this.stopping.is_cancelled() {
-            // The server stops: every request read was answered; the client sends the rest to
-            // another server (or to this one, restarted).
-            return this.end(shutting_down());
-        }
-        if this.deadline.passed(cx) {
-            return this.end(deadline_passed());
-        }
-
-        let mut batch = Vec::new();
-        while batch.len() < SYNC_BATCH {
-            match Pin::new(&mut this.inbound).poll_next(cx) {
-                Poll::Ready(Some(Ok(request))) => batch.push(request),
-                Poll::Ready(Some(Err(status))) => {
-                    this.failed = Some(status);
-                    break;
-                }
-                // The client closed its side: the answers still to send are the last.
-                Poll::Ready(None) => {
-                    this.ended = true;
-                    break;
-                }
-                Poll::Pending => break,
+        loop {
+            // Every request counted is answered, whatever happens next.
+            if let Some(answer) = this.answered.next() {
+                return Poll::Ready(Some(Ok(answer)));
             }
-        }
-        if !batch.is_empty() {
-            this.answered = this.store.add_clicks(batch).into_iter();
-            return Poll::Ready(this.answered.next().map(Ok));
-        }
-        if let Some(status) = this.failed.take() {
-            return this.end(status);
-        }
-        if this.ended {
-            return Poll::Ready(None);
-        }
+            // NEW(lesson 18): a batch in the store: its answers come before anything else.
+            if let Some(counting) = &mut this.counting {
+                match counting.as_mut().poll(cx) {
+                    Poll::Ready(Ok(answers)) => {
+                        this.counting = None;
+                        this.answered = answers.into_iter();
+                        continue;
+                    }
+                    // The clicks were not acknowledged: the client sends them again, on a new
+                    // stream, when the store is back.
+                    Poll::Ready(Err(error)) => return this.end(error.into()),
+                    Poll::Pending => {
+                        if this.deadline.wait(cx) {
+                            return this.end(deadline_passed());
+                        }
+                        return Poll::Pending;
+                    }
+                }
+            }
+            if let Some(status) = this.failed.take() {
+                // The request stream broke: end the call with its status.
+                return this.end(status);
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            // A flag read, not a wait: on the hot path the stream only looks.
+            if this.stopping.is_cancelled() {
+                // The server stops: every request read was answered; the client sends the rest
+                // to another server (or to this one, restarted).
+                return this.end(shutting_down());
+            }
+            if this.deadline.passed(cx) {
+                return this.end(deadline_passed());
+            }
 
-        // Nothing to answer: wait for the next request (polled above), the deadline, or the
-        // server's stop, whichever comes first.
-        if this.stopped.as_mut().poll(cx).is_ready() {
-            return this.end(shutting_down());
+            let mut batch = Vec::new();
+            while batch.len() < SYNC_BATCH {
+                match Pin::new(&mut this.inbound).poll_next(cx) {
+                    Poll::Ready(Some(Ok(request))) => batch.push(request),
+                    Poll::Ready(Some(Err(status))) => {
+                        this.failed = Some(status);
+                        break;
+                    }
+                    // The client closed its side: the answers still to send are the last.
+                    Poll::Ready(None) => {
+                        this.ended = true;
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            if !batch.is_empty() {
+                let store = this.store.clone();
+                this.counting = Some(Box::pin(async move { store.add_clicks(batch).await }));
+                continue;
+            }
+            if this.failed.is_some() || this.ended {
+                continue;
+            }
+
+            // Nothing to answer: wait for the next request (polled above), the deadline, or the
+            // server's stop, whichever comes first.
+            if this.stopped.as_mut().poll(cx).is_ready() {
+                return this.end(shutting_down());
+            }
+            if this.deadline.wait(cx) {
+                return this.end(deadline_passed());
+            }
+            return Poll::Pending;
         }
-        if this.deadline.wait(cx) {
-            return this.end(deadline_passed());
-        }
-        Poll::Pending
     }
 }

@@ -28,7 +28,7 @@ use solution_19::pb::{
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
     SyncResponse,
 };
-use solution_19::{LinkServer, LogFormat, MemoryStore, Settings, serve, subscriber};
+use solution_19::{LinkServer, LogFormat, MemoryStore, Settings, Store, serve, subscriber};
 use support::TestServer;
 
 // ---- A counting allocator --------------------------------------------------------------------
@@ -364,7 +364,7 @@ async fn a_stored_link_holds_at_most_64_bytes_besides_its_url() {
             let urls = (batch * 1_000..(batch + 1) * 1_000).map(url).collect();
             // The links the call answers with are the caller's, dropped here: only what the
             // store keeps is still counted.
-            drop(store.create(urls));
+            drop(store.create(urls).await);
         }
     })
     .await;

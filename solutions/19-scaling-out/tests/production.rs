@@ -924,18 +924,55 @@ fn the_settings_show_no_secret_in_debug() {
 
 // ---- Learn: tracing and configuration -----------------------------------------------------
 
-/// The server binary, started with `env` on a free port: the process, its address, and the
-/// lines it writes on stderr (the log).
+/// NEW(lesson 18): a folder of its own for one test (a database, a key file), removed when
+/// dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "solution-19-{}-{}-{name}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary folder");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// `sqlite:<this folder>/<file>`: a database of this test's own.
+    pub fn database_url(&self, file: &str) -> String {
+        format!("sqlite:{}", self.0.join(file).display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The server binary, started with `env` on a free port: the process, its address, the
+/// lines it writes on stderr (the log), and the folder of its database (NEW(lesson 18): a new
+/// one each time, removed when dropped).
 async fn start_binary(
     env: &[(&str, &Path)],
 ) -> (
     tokio::process::Child,
     String,
     tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    TempDir,
 ) {
+    let database = TempDir::new("binary");
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_solution-19-server"));
     command
         .env("SHORTENER_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", database.database_url("links.db"))
         .env("SHORTENER_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
@@ -959,7 +996,7 @@ async fn start_binary(
         .to_string();
     // Keep reading stdout: the server prints more, and a closed pipe would make it panic.
     tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
-    (child, addr, stderr)
+    (child, addr, stderr, database)
 }
 
 /// The next log line, as JSON.
@@ -976,7 +1013,7 @@ async fn next_event(
 
 #[tokio::test]
 async fn every_call_is_logged_in_a_span_with_method_request_id_and_code() {
-    let (mut child, addr, mut stderr) = start_binary(&[]).await;
+    let (mut child, addr, mut stderr, _database) = start_binary(&[]).await;
     let channel = within(
         "connecting to the server binary",
         Endpoint::from_shared(format!("http://{addr}"))
@@ -1059,8 +1096,10 @@ async fn every_flag_has_an_environment_variable() {
             if ["--help", "-h,"].contains(&flag) || entry.starts_with("Commands:") {
                 continue;
             }
+            // NEW(lesson 18): DATABASE_URL is the one name every database tool reads (sqlx, the
+            // PostgreSQL tools, most hosting platforms): the shortener reads it too.
             assert!(
-                entry.contains("[env: SHORTENER_"),
+                entry.contains("[env: SHORTENER_") || entry.contains("[env: DATABASE_URL"),
                 "{binary}: {flag} has no environment variable (`#[arg(long, env = \"SHORTENER_...\")]`): {entry}"
             );
         }
@@ -1073,7 +1112,7 @@ async fn the_server_binary_reads_tls_and_the_log_format_from_the_environment() {
     let pki = pki("binary");
     let cert = write_temp(&dir, "cert.pem", &pki.cert);
     let key = write_temp(&dir, "key.pem", &pki.key);
-    let (mut child, addr, mut stderr) = start_binary(&[
+    let (mut child, addr, mut stderr, _database) = start_binary(&[
         ("SHORTENER_TLS_CERT", cert.as_path()),
         ("SHORTENER_TLS_KEY", key.as_path()),
     ])
@@ -1106,7 +1145,8 @@ async fn the_server_binary_reads_tls_and_the_log_format_from_the_environment() {
 async fn the_server_binary_reads_its_key_from_a_file() {
     let dir = temp_dir("key-file");
     let key_file = write_temp(&dir, "api-key", "lesson-16-file-key\n");
-    let (mut child, addr, _stderr) = start_binary(&[("SHORTENER_API_KEY_FILE", &key_file)]).await;
+    let (mut child, addr, _stderr, _database) =
+        start_binary(&[("SHORTENER_API_KEY_FILE", &key_file)]).await;
     let channel = within(
         "connecting to the server binary",
         Endpoint::from_shared(format!("http://{addr}"))
@@ -1169,7 +1209,7 @@ async fn the_server_binary_reads_its_key_from_a_file() {
 
 #[tokio::test]
 async fn the_server_binary_drains_after_sigterm_then_exits_0() {
-    let (mut child, addr, _stderr) = start_binary(&[
+    let (mut child, addr, _stderr, _database) = start_binary(&[
         ("SHORTENER_DRAIN", Path::new("1")),
         ("SHORTENER_GRACE", Path::new("60")),
     ])

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use solution_19::{
     ApiKey, DEFAULT_ADDR, DEFAULT_DRAIN, DEFAULT_MAX_BATCH, Limits, LinkServer, LogFormat,
-    Settings, serve,
+    RandomCodes, Settings, SqliteOptions, SqliteStore, serve,
 };
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -19,6 +19,15 @@ const LOGGING: &str = "\
 Logging:
   Every call is logged on stderr, with its method, request id and status code. RUST_LOG picks
   what is logged (default: info), for example RUST_LOG=debug or RUST_LOG=solution_19=debug,h2=info.";
+
+/// NEW(lesson 18): where the links are kept unless told otherwise: a file in the folder the
+/// server runs in, created on first start.
+const DEFAULT_DATABASE_URL: &str = "sqlite:shortener.db";
+
+/// NEW(lesson 18): the exit code of a server that cannot open its database: the command line or
+/// the file is wrong, not the program (clap exits 2 for a bad flag too). A supervisor should not
+/// restart it in a loop.
+const EXIT_BAD_DATABASE: i32 = 2;
 
 /// Serves the link shortener over gRPC.
 // Not `Debug`: it holds the API key, and a `{:?}` of it in a log would give the key away.
@@ -82,6 +91,17 @@ struct Args {
     /// How log lines are written: text for people, json for machines.
     #[arg(long, env = "SHORTENER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    // NEW(lesson 18): the database, and how many writes share a commit.
+    /// The database that keeps the links: sqlite:PATH (the file is created on first start; its
+    /// folder must exist).
+    // Its value is not shown in --help: a database URL may carry a password (lesson 19's).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// The most writes that share one transaction (group commit). 1 commits each write on its
+    /// own: slower, for measuring what group commit wins.
+    #[arg(long, env = "SHORTENER_MAX_WRITE_GROUP", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_write_group: u32,
 }
 
 #[tokio::main]
@@ -100,6 +120,16 @@ async fn main() -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(solution_19::load_identity(cert, key)?),
         _ => None,
     };
+    // NEW(lesson 18): the database is opened before the port is bound: a server that cannot
+    // keep links never says it listens. Every reason is a message and exit code 2.
+    let options = SqliteOptions::default().group_cap(args.max_write_group as usize);
+    let store = match SqliteStore::open_with(&args.database_url, RandomCodes, options).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(EXIT_BAD_DATABASE);
+        }
+    };
     // Listen for the signals before serving, so that none is missed.
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
@@ -114,7 +144,8 @@ async fn main() -> anyhow::Result<()> {
     if api_key.is_some() {
         println!("LinkService calls need the API key");
     }
-    let server = LinkServer::default().with_max_batch(args.max_batch);
+    println!("links are kept in {}", store.path().display());
+    let server = LinkServer::with_store(store.clone()).with_max_batch(args.max_batch);
     let drain = Duration::from_secs(args.drain);
     let settings = Settings {
         api_key: ApiKey::new(api_key),
@@ -155,6 +186,9 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // NEW(lesson 18): no call uses the store any more: the writes still queued are committed,
+    // the WAL is checkpointed into the file, and the lock is released.
+    store.close().await;
     println!("LinkService stopped");
     Ok(())
 }
