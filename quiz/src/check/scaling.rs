@@ -239,12 +239,19 @@ async fn within<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, Status>>,
 ) -> Result<T, Status> {
-    tokio::time::timeout(limit, call)
-        .await
-        .unwrap_or_else(|_| Err(Status::deadline_exceeded("no answer within the check's limit")))
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(Status::deadline_exceeded(
+            "no answer within the check's limit",
+        ))
+    })
 }
 
-async fn create(client: &Client, url: &str, key: Option<&str>, limit: Duration) -> Result<Link, Status> {
+async fn create(
+    client: &Client,
+    url: &str,
+    key: Option<&str>,
+    limit: Duration,
+) -> Result<Link, Status> {
     let mut request = Request::new(CreateLinkRequest {
         url: url.to_string(),
     });
@@ -373,7 +380,11 @@ async fn unique(clients: &[Client], limit: Duration) -> Result<(), Failure> {
         });
     }
     let mut links = Vec::new();
-    for (n, created) in futures_join(calls.into_iter()).await.into_iter().enumerate() {
+    for (n, created) in futures_join(calls.into_iter())
+        .await
+        .into_iter()
+        .enumerate()
+    {
         links.push(created.map_err(|status| {
             fail(format!(
                 "CreateLink {n} on replica {}: {}",
@@ -465,7 +476,11 @@ async fn clicks(clients: &[Client], limit: Duration) -> Result<(), Failure> {
         }
     }
     let mut acknowledged = 0;
-    for (n, synced) in futures_join(streams.into_iter()).await.into_iter().enumerate() {
+    for (n, synced) in futures_join(streams.into_iter())
+        .await
+        .into_iter()
+        .enumerate()
+    {
         acknowledged += synced.map_err(|status| {
             fail(format!(
                 "SyncClicks stream {n} (replica {}): {}",
@@ -545,7 +560,14 @@ async fn replay(clients: &[Client], limit: Duration) -> Result<(), Failure> {
         }
     }
     let long = "k".repeat(256);
-    match create(&clients[0], "https://example.com/scaling/long-key", Some(&long), limit).await {
+    match create(
+        &clients[0],
+        "https://example.com/scaling/long-key",
+        Some(&long),
+        limit,
+    )
+    .await
+    {
         Err(status) if status.code() == Code::InvalidArgument => Ok(()),
         Err(status) => Err(fail(format!("a key of 256 characters: {}", shown(&status)))),
         Ok(link) => Err(fail(format!(
@@ -615,7 +637,12 @@ async fn killed(client: &Path, replicas: &mut Replicas, limits: Limits) -> Resul
         limit,
     )
     .await
-    .map_err(|status| fail(format!("CreateLink of the link to read: {}", shown(&status))))?;
+    .map_err(|status| {
+        fail(format!(
+            "CreateLink of the link to read: {}",
+            shown(&status)
+        ))
+    })?;
     let addrs = replicas.addrs();
     let done = Arc::new(AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();

@@ -4,6 +4,7 @@ use thiserror::Error;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::idempotency::IDEMPOTENCY_KEY;
 use crate::store::StoreError;
 use crate::validate::UrlError;
 
@@ -32,6 +33,19 @@ pub enum ShortenerError {
     /// NEW(lesson 17): a ListLinks request with a negative `after_id` or `limit`.
     #[error("{field} must be 0 or more; it was {value}")]
     NegativePage { field: &'static str, value: i64 },
+    /// NEW(lesson 19): a CreateLink whose `idempotency-key` metadata no server could store.
+    #[error("the idempotency-key metadata is not usable: {0}")]
+    BadIdempotencyKey(String),
+    /// NEW(lesson 19): an idempotency key already used for another URL: a key names one
+    /// request, so this is the client's bug, and no link is the right answer.
+    #[error(
+        "this idempotency-key was used for another URL: a key names one CreateLink; send a new \
+         key for a new link"
+    )]
+    IdempotencyKeyReused,
+    /// NEW(lesson 19): the link an idempotency key created has been deleted since.
+    #[error("the link this idempotency-key created has been deleted")]
+    IdempotentLinkDeleted,
 }
 
 impl From<ShortenerError> for Status {
@@ -61,6 +75,14 @@ impl From<ShortenerError> for Status {
                 message.clone(),
                 ErrorDetails::with_bad_request_violation(field, message),
             ),
+            // NEW(lesson 19)
+            ShortenerError::BadIdempotencyKey(reason) => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation(IDEMPOTENCY_KEY, reason),
+            ),
+            ShortenerError::IdempotencyKeyReused => Status::failed_precondition(message),
+            ShortenerError::IdempotentLinkDeleted => Status::not_found(message),
         }
     }
 }

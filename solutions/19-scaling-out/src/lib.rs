@@ -29,6 +29,7 @@ mod log;
 mod log_format; // NEW(lesson 17): the text log's line, written by hand.
 mod log_writer; // NEW(lesson 17): the log's lines, many to a write.
 mod memory; // NEW(lesson 18): lesson 17's links in memory, behind the `Store` trait.
+mod postgres; // NEW(lesson 19): the links in PostgreSQL, shared by every replica.
 pub mod retry; // NEW(lesson 19): what is retried, how often, within one deadline and a budget.
 mod server;
 mod sqlite; // NEW(lesson 18): the links in SQLite: one writer, group commit, a read cache.
@@ -50,6 +51,7 @@ pub use log::{
 pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)
 pub use memory::MemoryStore;
+pub use postgres::{PgOpenError, PgOptions, PgStore}; // NEW(lesson 19)
 pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code}; // NEW(lesson 18)
 // NEW(lesson 18): the SQLite store, its options, and why a database may not open.
 pub use sqlite::{
@@ -57,8 +59,10 @@ pub use sqlite::{
     schema_version,
 };
 // NEW(lesson 18): the store's trait and errors, and where codes come from.
+// NEW(lesson 19): and what a create under an idempotency key did.
 pub use store::{
-    Code, CodeHash, CodeSource, MAX_DRAWS, PlannedCodes, RandomCodes, RepeatCode, Store, StoreError,
+    Code, CodeHash, CodeSource, Keyed, MAX_DRAWS, PlannedCodes, RandomCodes, RepeatCode, Store,
+    StoreError,
 };
 pub use streams::{Answers, LIST_PAGE, Pages, SYNC_BATCH};
 pub use tls::{TlsError, load_ca, load_identity}; // NEW(lesson 16)

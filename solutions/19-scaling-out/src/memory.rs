@@ -18,7 +18,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::pb::{Link, SyncRequest, SyncResponse};
-use crate::store::{self, Code, CodeHash, CodeSource, MAX_DRAWS, RandomCodes, Store, StoreError};
+use crate::store::{
+    self, Code, CodeHash, CodeSource, Keyed, MAX_DRAWS, RandomCodes, Store, StoreError,
+};
 
 /// One stored link: 32 bytes, and its URL on the heap.
 #[derive(Debug)]
@@ -42,6 +44,9 @@ struct Links {
     /// Codes of deleted links: never handed out again, so an old short URL cannot start
     /// pointing somewhere new.
     retired: HashSet<Code, CodeHash>,
+    /// NEW(lesson 19): each idempotency key ever used, and the index in `by_id` of the link
+    /// it created (kept after a delete: the key then answers that its link is gone).
+    keys: HashMap<Box<str>, u32>,
     codes: Box<dyn CodeSource>,
 }
 
@@ -129,6 +134,7 @@ impl MemoryStore {
                 by_id: Vec::new(),
                 by_code: HashMap::default(),
                 retired: HashSet::default(),
+                keys: HashMap::new(),
                 codes: Box::new(codes),
             })),
         }
@@ -231,6 +237,33 @@ impl Store for MemoryStore {
             .filter_map(|(entry, id)| Some(to_link(id, entry.as_ref()?)))
             .take(limit)
             .collect())
+    }
+
+    /// NEW(lesson 19): one lock for the lookup and the insert, so two calls with one key
+    /// cannot both create.
+    async fn create_with_key(&self, key: String, url: String) -> Result<Keyed, StoreError> {
+        let mut links = self.lock();
+        if let Some(&index) = links.keys.get(key.as_str()) {
+            let id = i64::from(index) + 1;
+            return Ok(match &links.by_id[index as usize] {
+                None => Keyed::Deleted,
+                Some(entry) if *entry.url != *url => Keyed::OtherUrl,
+                Some(entry) => Keyed::Replayed(to_link(id, entry)),
+            });
+        }
+        let index = links.by_id.len() as u32;
+        links.insert(&url)?;
+        links.keys.insert(key.into_boxed_str(), index);
+        let code = links.by_id[index as usize]
+            .as_ref()
+            .map(|entry| entry.code.into())
+            .unwrap_or_default();
+        Ok(Keyed::Created(Link {
+            id: i64::from(index) + 1,
+            url,
+            short_code: code,
+            clicks: 0,
+        }))
     }
 }
 

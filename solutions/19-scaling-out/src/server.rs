@@ -1,18 +1,20 @@
 //! The `LinkService` implementation: the state it keeps, and one method per RPC.
 
 use tokio_util::sync::CancellationToken;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::cancel::StreamReset;
 use crate::deadline::deadline;
 use crate::error::ShortenerError;
+use crate::idempotency::{IDEMPOTENCY_KEY, IdempotencyKey};
 use crate::memory::MemoryStore;
 use crate::pb::link_service_server::LinkService;
 use crate::pb::{
     BatchCreateLinksResponse, CreateLinkRequest, CreateLinkResponse, DeleteLinkRequest,
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
 };
-use crate::store::{Code, CodeSource, PlannedCodes, RandomCodes, Store};
+use crate::store::{Code, CodeSource, Keyed, PlannedCodes, RandomCodes, Store};
 use crate::streams::{Answers, Pages};
 use crate::validate::validate_url;
 
@@ -21,6 +23,24 @@ pub const DEFAULT_MAX_BATCH: usize = 10_000;
 /// How many bytes of URLs one BatchCreateLinks stream may carry: the response repeats every URL,
 /// and it must stay under the 4 MiB a client decodes by default.
 pub const MAX_BATCH_BYTES: usize = 3 * 1024 * 1024;
+
+/// NEW(lesson 19): the `idempotency-key` of a CreateLink, if it has one: 1 to 255 visible
+/// ASCII characters, sent once. A key out of those bounds is INVALID_ARGUMENT: stored, it
+/// would cost the database an index entry of any size a client chooses.
+fn idempotency_key(metadata: &MetadataMap) -> Result<Option<String>, ShortenerError> {
+    let mut values = metadata.get_all(IDEMPOTENCY_KEY).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ShortenerError::BadIdempotencyKey(
+            "it is sent more than once".to_string(),
+        ));
+    }
+    let key = IdempotencyKey::parse(value.as_encoded_bytes())
+        .map_err(|error| ShortenerError::BadIdempotencyKey(error.to_string()))?;
+    Ok(Some(key.as_str().to_string()))
+}
 
 /// Returns a random short code: six characters of `[a-z0-9]`.
 pub fn short_code() -> String {
@@ -101,10 +121,20 @@ impl<S: Store> LinkService for LinkServer<S> {
         &self,
         request: Request<CreateLinkRequest>,
     ) -> Result<Response<CreateLinkResponse>, Status> {
+        // NEW(lesson 19): a key makes the call safe to retry: the store answers a repeated key
+        // with the link it created the first time.
+        let key = idempotency_key(request.metadata())?;
         let url = request.into_inner().url;
         validate_url(&url).map_err(ShortenerError::InvalidUrl)?;
         // NEW(lesson 18): answered once the store has it (for SQLite: after COMMIT).
-        let link = self.store.create(vec![url]).await?.pop();
+        let link = match key {
+            None => self.store.create(vec![url]).await?.pop(),
+            Some(key) => match self.store.create_with_key(key, url).await? {
+                Keyed::Created(link) | Keyed::Replayed(link) => Some(link),
+                Keyed::OtherUrl => return Err(ShortenerError::IdempotencyKeyReused.into()),
+                Keyed::Deleted => return Err(ShortenerError::IdempotentLinkDeleted.into()),
+            },
+        };
         Ok(Response::new(CreateLinkResponse { link }))
     }
 

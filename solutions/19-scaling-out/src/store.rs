@@ -59,6 +59,49 @@ pub trait Store: Clone + Send + Sync + 'static {
         after_id: i64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Link>, StoreError>> + Send;
+
+    /// NEW(lesson 19): CreateLink with an `idempotency-key`. The first call with a key creates
+    /// a link and stores the key with it; every later call with the same key gets that first
+    /// link back (as it is now) and creates nothing, also when two replicas receive the key at
+    /// the same moment. Keys are kept for their link's life.
+    fn create_with_key(
+        &self,
+        key: String,
+        url: String,
+    ) -> impl Future<Output = Result<Keyed, StoreError>> + Send;
+}
+
+/// NEW(lesson 19): what `create_with_key` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyed {
+    /// The key was new: this link was created for it.
+    Created(Link),
+    /// The key was seen before, with the same URL: the link it created then, as it is now.
+    Replayed(Link),
+    /// The key was seen before with another URL: a client bug (a key names one request). The
+    /// service answers FAILED_PRECONDITION rather than a link the client did not ask for.
+    OtherUrl,
+    /// The key was seen before, and its link has been deleted since. Creating a second link
+    /// would break the key's promise; the service answers NOT_FOUND.
+    Deleted,
+}
+
+/// NEW(lesson 19): what a repeated key gets, from its row (id, code, URL or `None` once
+/// deleted, clicks): its link as it is now, unless it was deleted or the URL differs.
+pub(crate) fn replay(
+    (id, short_code, stored, clicks): (i64, String, Option<String>, i64),
+    url: &str,
+) -> Keyed {
+    match stored {
+        None => Keyed::Deleted,
+        Some(stored) if stored != url => Keyed::OtherUrl,
+        Some(stored) => Keyed::Replayed(Link {
+            id,
+            url: stored,
+            short_code,
+            clicks,
+        }),
+    }
 }
 
 /// Why a store could not do what it was asked. Expected outcomes (an unknown code, a colliding

@@ -7,12 +7,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use solution_19::{
-    ApiKey, DEFAULT_ADDR, DEFAULT_DRAIN, DEFAULT_MAX_BATCH, Limits, LinkServer, LogFormat,
-    RandomCodes, Settings, SqliteOptions, SqliteStore, serve,
+    ApiKey, DEFAULT_ADDR, DEFAULT_DRAIN, DEFAULT_MAX_BATCH, Limits, LinkServer, LogFormat, PgStore,
+    RandomCodes, Settings, SqliteOptions, SqliteStore, Store, serve,
 };
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::oneshot;
+use tonic::transport::Identity;
 
 // NEW(lesson 16): what `--help` says after the flags.
 const LOGGING: &str = "\
@@ -93,7 +94,8 @@ struct Args {
     log_format: LogFormat,
     // NEW(lesson 18): the database, and how many writes share a commit.
     /// The database that keeps the links: sqlite:PATH (the file is created on first start; its
-    /// folder must exist).
+    /// folder must exist), or NEW(lesson 19) postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE,
+    /// which several servers can share.
     // Its value is not shown in --help: a database URL may carry a password (lesson 19's).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
@@ -122,14 +124,46 @@ async fn main() -> anyhow::Result<()> {
     };
     // NEW(lesson 18): the database is opened before the port is bound: a server that cannot
     // keep links never says it listens. Every reason is a message and exit code 2.
-    let options = SqliteOptions::default().group_cap(args.max_write_group as usize);
-    let store = match SqliteStore::open_with(&args.database_url, RandomCodes, options).await {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("error: {error}");
-            std::process::exit(EXIT_BAD_DATABASE);
-        }
-    };
+    // NEW(lesson 19): the URL's scheme says which store: PostgreSQL, or SQLite.
+    let url = args.database_url.clone();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = match PgStore::open(&url).await {
+            Ok(store) => store,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::exit(EXIT_BAD_DATABASE);
+            }
+        };
+        let kept = format!("links are kept in PostgreSQL at {}", store.server());
+        run(args, api_key, tls, store.clone(), kept).await?;
+        store.close().await;
+    } else {
+        let options = SqliteOptions::default().group_cap(args.max_write_group as usize);
+        let store = match SqliteStore::open_with(&url, RandomCodes, options).await {
+            Ok(store) => store,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::exit(EXIT_BAD_DATABASE);
+            }
+        };
+        let kept = format!("links are kept in {}", store.path().display());
+        run(args, api_key, tls, store.clone(), kept).await?;
+        // NEW(lesson 18): no call uses the store any more: the writes still queued are
+        // committed, the WAL is checkpointed into the file, and the lock is released.
+        store.close().await;
+    }
+    println!("LinkService stopped");
+    Ok(())
+}
+
+/// NEW(lesson 19): serves `store` until a signal and the drain: the same whichever database.
+async fn run<S: Store>(
+    args: Args,
+    api_key: Option<String>,
+    tls: Option<Identity>,
+    store: S,
+    kept: String,
+) -> anyhow::Result<()> {
     // Listen for the signals before serving, so that none is missed.
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
@@ -144,8 +178,8 @@ async fn main() -> anyhow::Result<()> {
     if api_key.is_some() {
         println!("LinkService calls need the API key");
     }
-    println!("links are kept in {}", store.path().display());
-    let server = LinkServer::with_store(store.clone()).with_max_batch(args.max_batch);
+    println!("{kept}");
+    let server = LinkServer::with_store(store).with_max_batch(args.max_batch);
     let drain = Duration::from_secs(args.drain);
     let settings = Settings {
         api_key: ApiKey::new(api_key),
@@ -186,9 +220,5 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    // NEW(lesson 18): no call uses the store any more: the writes still queued are committed,
-    // the WAL is checkpointed into the file, and the lock is released.
-    store.close().await;
-    println!("LinkService stopped");
     Ok(())
 }

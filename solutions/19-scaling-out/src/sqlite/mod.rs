@@ -26,7 +26,7 @@ pub use self::open::{
 };
 use self::writer::{Op, Writer};
 use crate::pb::{Link, SyncRequest, SyncResponse};
-use crate::store::{self, CodeSource, RandomCodes, Store, StoreError};
+use crate::store::{self, CodeSource, Keyed, RandomCodes, Store, StoreError};
 
 /// How the store runs. `SqliteOptions::default()` is what the server uses.
 pub struct SqliteOptions {
@@ -364,5 +364,10 @@ impl Store for SqliteStore {
                 clicks,
             })
             .collect())
+    }
+
+    async fn create_with_key(&self, key: String, url: String) -> Result<Keyed, StoreError> {
+        self.write(|reply| Op::CreateKeyed { key, url, reply })
+            .await
     }
 }

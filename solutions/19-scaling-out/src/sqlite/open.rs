@@ -20,11 +20,19 @@ pub const APPLICATION_ID: i32 = 0x5348_4f52;
 /// The migrations this binary knows, embedded: each is a line here and a file in
 /// `migrations/sqlite/`. No `sqlx::migrate!` macro, so no proc-macro build of sqlx (about 20
 /// CPU s of every cold build) and no build script to remind of new files.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "links",
-    include_str!("../../migrations/sqlite/0001_links.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "links",
+        include_str!("../../migrations/sqlite/0001_links.sql"),
+    ),
+    // Lesson 19.
+    (
+        2,
+        "idempotency keys",
+        include_str!("../../migrations/sqlite/0002_idempotency_keys.sql"),
+    ),
+];
 
 /// The migrator for every migration this binary knows.
 pub fn migrator() -> Migrator {

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::cache::{Cache, Effect};
 use crate::pb::{Link, SyncRequest, SyncResponse};
-use crate::store::{self, CodeSource, MAX_DRAWS, StoreError};
+use crate::store::{self, CodeSource, Keyed, MAX_DRAWS, StoreError, replay};
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -27,6 +27,11 @@ pub(crate) enum Op {
     Create {
         urls: Vec<String>,
         reply: Reply<Vec<Link>>,
+    },
+    CreateKeyed {
+        key: String,
+        url: String,
+        reply: Reply<Keyed>,
     },
     Delete {
         code: String,
@@ -43,6 +48,7 @@ impl Op {
     fn abandoned(&self) -> bool {
         match self {
             Op::Create { reply, .. } => reply.is_closed(),
+            Op::CreateKeyed { reply, .. } => reply.is_closed(),
             Op::Delete { reply, .. } => reply.is_closed(),
             Op::Clicks { reply, .. } => reply.is_closed(),
         }
@@ -52,6 +58,7 @@ impl Op {
         // A caller that went away does not read its answer: nothing to do about a failed send.
         let _ = match self {
             Op::Create { reply, .. } => reply.send(Err(error)).is_ok(),
+            Op::CreateKeyed { reply, .. } => reply.send(Err(error)).is_ok(),
             Op::Delete { reply, .. } => reply.send(Err(error)).is_ok(),
             Op::Clicks { reply, .. } => reply.send(Err(error)).is_ok(),
         };
@@ -61,6 +68,7 @@ impl Op {
 /// A write that ran inside the open transaction: its answer, held until COMMIT.
 enum Done {
     Create(Reply<Vec<Link>>, Result<Vec<Link>, StoreError>),
+    CreateKeyed(Reply<Keyed>, Result<Keyed, StoreError>),
     Delete(Reply<bool>, String, bool),
     Clicks(Reply<Vec<SyncResponse>>, Vec<SyncResponse>),
 }
@@ -72,6 +80,9 @@ impl Done {
             Done::Create(_, Ok(links)) => {
                 effects.extend(links.iter().cloned().map(Effect::Created));
             }
+            Done::CreateKeyed(_, Ok(Keyed::Created(link))) => {
+                effects.push(Effect::Created(link.clone()));
+            }
             Done::Delete(_, code, true) => effects.push(Effect::Deleted(code.clone())),
             Done::Clicks(_, answers) => effects.extend(
                 answers
@@ -82,13 +93,14 @@ impl Done {
                         total: answer.total_clicks,
                     }),
             ),
-            Done::Create(..) | Done::Delete(..) => {}
+            Done::Create(..) | Done::CreateKeyed(..) | Done::Delete(..) => {}
         }
     }
 
     fn answer(self) {
         let _ = match self {
             Done::Create(reply, result) => reply.send(result).is_ok(),
+            Done::CreateKeyed(reply, result) => reply.send(result).is_ok(),
             Done::Delete(reply, _, deleted) => reply.send(Ok(deleted)).is_ok(),
             Done::Clicks(reply, answers) => reply.send(Ok(answers)).is_ok(),
         };
@@ -97,6 +109,7 @@ impl Done {
     fn fail(self, error: StoreError) {
         let _ = match self {
             Done::Create(reply, _) => reply.send(Err(error)).is_ok(),
+            Done::CreateKeyed(reply, _) => reply.send(Err(error)).is_ok(),
             Done::Delete(reply, ..) => reply.send(Err(error)).is_ok(),
             Done::Clicks(reply, _) => reply.send(Err(error)).is_ok(),
         };
@@ -208,9 +221,16 @@ async fn apply(
     op: Op,
 ) -> Result<Done, (sqlx::Error, Op)> {
     match op {
-        Op::Create { urls, reply } => match create(tx, codes, &urls).await {
+        Op::Create { urls, reply } => match create(tx, codes, &urls, None).await {
             Ok(created) => Ok(Done::Create(reply, created.map(|ids| links(ids, urls)))),
             Err(error) => Err((error, Op::Create { urls, reply })),
+        },
+        Op::CreateKeyed { key, url, reply } => match create_keyed(tx, codes, &key, &url).await {
+            Ok(keyed) => Ok(Done::CreateKeyed(
+                reply,
+                keyed.map(|keyed| keyed.into_keyed(url)),
+            )),
+            Err(error) => Err((error, Op::CreateKeyed { key, url, reply })),
         },
         Op::Delete { code, reply } => match delete(tx, &code).await {
             Ok(deleted) => Ok(Done::Delete(reply, code, deleted)),
@@ -238,21 +258,24 @@ fn links(ids: Vec<(i64, String)>, urls: Vec<String>) -> Vec<Link> {
 
 /// A new link for each URL, all or nothing: `Ok(Err(NoFreeCode))` when a code could not be
 /// found, with nothing of this create left in the transaction (the other writes of the group
-/// still commit).
+/// still commit). `key`: the idempotency key to store with a single link.
 async fn create(
     tx: &mut Transaction<'_, Sqlite>,
     codes: &mut dyn CodeSource,
     urls: &[String],
+    key: Option<&str>,
 ) -> Result<Result<Vec<(i64, String)>, StoreError>, sqlx::Error> {
     if urls.len() == 1 {
         // One INSERT: a failed draw inserted nothing, so no savepoint is needed.
-        return Ok(insert(tx, codes, &urls[0]).await?.map(|link| vec![link]));
+        return Ok(insert(tx, codes, &urls[0], key)
+            .await?
+            .map(|link| vec![link]));
     }
     // A batch that fails halfway must take back its first links, and only those.
     let mut batch = tx.begin().await?; // SAVEPOINT
     let mut created = Vec::with_capacity(urls.len());
     for url in urls {
-        match insert(&mut batch, codes, url).await? {
+        match insert(&mut batch, codes, url, key).await? {
             Ok(link) => created.push(link),
             Err(error) => {
                 batch.rollback().await?; // ROLLBACK TO the savepoint
@@ -270,15 +293,17 @@ async fn insert(
     conn: &mut SqliteConnection,
     codes: &mut dyn CodeSource,
     url: &str,
+    key: Option<&str>,
 ) -> Result<Result<(i64, String), StoreError>, sqlx::Error> {
     for _ in 0..MAX_DRAWS {
         let code = String::from(codes.next_code());
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO links (code, url) VALUES (?1, ?2) \
+            "INSERT INTO links (code, url, idempotency_key) VALUES (?1, ?2, ?3) \
              ON CONFLICT (code) DO NOTHING RETURNING id",
         )
         .bind(&code)
         .bind(url)
+        .bind(key)
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(id) = id {
@@ -288,6 +313,48 @@ async fn insert(
     Ok(Err(StoreError::NoFreeCode {
         attempts: MAX_DRAWS,
     }))
+}
+
+/// What a keyed create found or made, before the URL is moved into it.
+enum KeyedRow {
+    Created(i64, String),
+    Found(Keyed),
+}
+
+impl KeyedRow {
+    fn into_keyed(self, url: String) -> Keyed {
+        match self {
+            KeyedRow::Created(id, short_code) => Keyed::Created(Link {
+                id,
+                url,
+                short_code,
+                clicks: 0,
+            }),
+            KeyedRow::Found(keyed) => keyed,
+        }
+    }
+}
+
+/// Lesson 19: the key's link if the key was seen before, else a new link stored with the key.
+/// One writer, so looking first and inserting after cannot race (PostgreSQL needs more: see
+/// `postgres.rs`).
+async fn create_keyed(
+    tx: &mut Transaction<'_, Sqlite>,
+    codes: &mut dyn CodeSource,
+    key: &str,
+    url: &str,
+) -> Result<Result<KeyedRow, StoreError>, sqlx::Error> {
+    let found: Option<(i64, String, Option<String>, i64)> =
+        sqlx::query_as("SELECT id, code, url, clicks FROM links WHERE idempotency_key = ?1")
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(found) = found {
+        return Ok(Ok(KeyedRow::Found(replay(found, url))));
+    }
+    Ok(insert(tx, codes, url, Some(key))
+        .await?
+        .map(|(id, code)| KeyedRow::Created(id, code)))
 }
 
 /// Deletes the live link: the row stays as a tombstone (url NULL), so its code stays taken and
