@@ -39,7 +39,7 @@ const REPLICAS: usize = 3;
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Where the lesson's pieces live, for the hints.
-const STORE: &str = "the PostgreSQL store (`PgStore`, src/store/postgres.rs)";
+const STORE: &str = "the PostgreSQL store (`PgStore`, src/postgres.rs)";
 const CREATE: &str = "`create_link` in src/server.rs, which reads the `idempotency-key` metadata, \
                       and `create_with_key` in the store";
 const CLIENT: &str = "the client: src/balance.rs (which replica gets a call), src/retry.rs (which \
