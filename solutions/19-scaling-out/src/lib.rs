@@ -51,7 +51,7 @@ pub use log::{
 pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)
 pub use memory::MemoryStore;
-pub use postgres::{PgOpenError, PgOptions, PgStore}; // NEW(lesson 19)
+pub use postgres::{PgOpenError, PgOptions, PgStore, migrator as postgres_migrator}; // NEW(lesson 19)
 pub use server::{DEFAULT_MAX_BATCH, LinkServer, MAX_BATCH_BYTES, short_code}; // NEW(lesson 18)
 // NEW(lesson 18): the SQLite store, its options, and why a database may not open.
 pub use sqlite::{

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use solution_19::pb::{Link, SyncRequest, SyncResponse};
-use solution_19::{PlannedCodes, Store, StoreError};
+use solution_19::{Keyed, PlannedCodes, Store, StoreError};
 
 use super::{Backend, ThenStuck, ids, planned_codes, url};
 
@@ -32,6 +32,7 @@ macro_rules! store_suite {
             get_sees_every_acknowledged_write,
             concurrent_clicks_lose_nothing,
             concurrent_creates_get_distinct_codes_and_ids,
+            a_repeated_idempotency_key_returns_the_first_link,
         );
     };
     (@cases $module:ident, $backend:expr; $($case:ident),* $(,)?) => {
@@ -424,4 +425,56 @@ pub async fn concurrent_creates_get_distinct_codes_and_ids<B: Backend>(backend: 
         created,
         "the store lists every created link once, in id order"
     );
+}
+
+/// NEW(lesson 19): the rules of a create under an idempotency key.
+pub async fn a_repeated_idempotency_key_returns_the_first_link<B: Backend>(backend: &mut B) {
+    let store = backend.open(planned(&["aaaaaa", "bbbbbb", "cccccc"])).await;
+    let keyed = |key: &str, url: String| {
+        let store = store.clone();
+        let key = key.to_string();
+        async move {
+            store
+                .create_with_key(key, url)
+                .await
+                .expect("create_with_key")
+        }
+    };
+    let Keyed::Created(first) = keyed("k1", url(1)).await else {
+        panic!("a new key must create a link");
+    };
+    assert_eq!(
+        keyed("k1", url(1)).await,
+        Keyed::Replayed(first.clone()),
+        "a repeated key must return the first link, not create another"
+    );
+    assert_eq!(
+        keyed("k1", url(2)).await,
+        Keyed::OtherUrl,
+        "the key was used for another URL"
+    );
+    let Keyed::Created(second) = keyed("k2", url(2)).await else {
+        panic!("another key creates another link");
+    };
+    assert_eq!(
+        ids(&all(&store).await),
+        [first.id, second.id],
+        "two keys, two links: the replays created nothing (on PostgreSQL a replay may still use \
+         up an id of the sequence: ids have gaps, never duplicates)"
+    );
+    store
+        .add_clicks(vec![click(&first.short_code, 2)])
+        .await
+        .expect("add_clicks");
+    let Keyed::Replayed(now) = keyed("k1", url(1)).await else {
+        panic!("still the first link");
+    };
+    assert_eq!(now.clicks, 2, "a replay returns the link as it is now");
+    store.delete(&first.short_code).await.expect("delete");
+    assert_eq!(
+        keyed("k1", url(1)).await,
+        Keyed::Deleted,
+        "the key's link was deleted: no second link for the same key"
+    );
+    assert_eq!(ids(&all(&store).await), [second.id]);
 }
