@@ -37,8 +37,9 @@ const EXIT_DEADLINE: u8 = 7;
 #[derive(Debug, Parser)]
 #[command(after_help = EXIT_CODES)]
 struct Cli {
-    /// The server's address. NEW(lesson 19): give it once per replica (or, in the variable,
-    /// as a comma-separated list): calls are spread over the replicas that are up.
+    // NEW(lesson 19): several addresses, one per replica.
+    /// The server's address: give it once per replica (or, in the variable, as a
+    /// comma-separated list), and calls are spread over the replicas that are up.
     #[arg(
         long,
         env = "SHORTENER_ADDR",

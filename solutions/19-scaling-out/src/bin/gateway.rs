@@ -29,8 +29,9 @@ struct Args {
     /// The HTTP address to listen on. Port 0 picks a free port.
     #[arg(long, env = "SHORTENER_GATEWAY_ADDR", default_value = DEFAULT_GATEWAY_ADDR)]
     addr: SocketAddr,
-    /// The gRPC server to call. NEW(lesson 19): give it once per replica (or, in the variable,
-    /// as a comma-separated list): calls are spread over the replicas that are up.
+    // NEW(lesson 19): several servers, one per replica.
+    /// The gRPC server to call: give it once per replica (or, in the variable, as a
+    /// comma-separated list), and calls are spread over the replicas that are up.
     #[arg(
         long,
         env = "SHORTENER_SERVER",

@@ -93,9 +93,10 @@ struct Args {
     #[arg(long, env = "SHORTENER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     // NEW(lesson 18): the database, and how many writes share a commit.
+    // NEW(lesson 19): or PostgreSQL, which several servers can share.
     /// The database that keeps the links: sqlite:PATH (the file is created on first start; its
-    /// folder must exist), or NEW(lesson 19) postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE,
-    /// which several servers can share.
+    /// folder must exist), or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, which several
+    /// servers can share.
     // Its value is not shown in --help: a database URL may carry a password (lesson 19's).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     database_url: String,

@@ -366,6 +366,7 @@ impl Store for SqliteStore {
             .collect())
     }
 
+    /// NEW(lesson 19): a keyed create, through the one writer like every write.
     async fn create_with_key(&self, key: String, url: String) -> Result<Keyed, StoreError> {
         self.write(|reply| Op::CreateKeyed { key, url, reply })
             .await

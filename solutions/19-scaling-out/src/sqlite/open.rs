@@ -26,7 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "links",
         include_str!("../../migrations/sqlite/0001_links.sql"),
     ),
-    // Lesson 19.
+    // NEW(lesson 19): idempotency keys.
     (
         2,
         "idempotency keys",

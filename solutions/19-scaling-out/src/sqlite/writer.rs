@@ -335,7 +335,8 @@ impl KeyedRow {
     }
 }
 
-/// Lesson 19: the key's link if the key was seen before, else a new link stored with the key.
+/// NEW(lesson 19): the key's link if the key was seen before, else a new link stored with the
+/// key.
 /// One writer, so looking first and inserting after cannot race (PostgreSQL needs more: see
 /// `postgres.rs`).
 async fn create_keyed(
