@@ -63,6 +63,30 @@ struct Replicas {
 }
 
 impl Replicas {
+    /// `result`, with the panics the replicas' logs show added to a failure's `got`: a handler
+    /// that panics (a `todo!()` still there) shows to a client as CANCELLED "h2 protocol
+    /// error", which says nothing of where to look.
+    fn with_panics(&self, result: Result<(), Failure>) -> Result<(), Failure> {
+        result.map_err(|mut failure| {
+            for (index, server) in self.servers.iter().enumerate() {
+                let log = server.log.text();
+                let mut lines = log.lines();
+                while let Some(line) = lines.next() {
+                    if line.contains("panicked at") {
+                        let message = lines.next().unwrap_or_default();
+                        failure.got.push_str(&format!(
+                            "\nreplica {index}'s log: {} {}",
+                            line.trim(),
+                            message.trim()
+                        ));
+                        break;
+                    }
+                }
+            }
+            failure
+        })
+    }
+
     fn addrs(&self) -> Vec<SocketAddr> {
         self.servers.iter().map(|server| server.addr).collect()
     }
@@ -126,26 +150,29 @@ pub async fn run(binary: &Path, client: Option<&Path>, limits: Limits, reporter:
             let limit = limits.call;
             reporter.record(
                 "a link created on one replica is read on the others, and deleted for all",
-                one_database(&replicas.clients, limit).await,
+                replicas.with_panics(one_database(&replicas.clients, limit).await),
             );
             reporter.record(
                 "ids and short codes stay unique when three replicas create at once",
-                unique(&replicas.clients, limit).await,
+                replicas.with_panics(unique(&replicas.clients, limit).await),
             );
             reporter.record(
                 "clicks sent to three replicas at once add up exactly",
-                clicks(&replicas.clients, limit).await,
+                replicas.with_panics(clicks(&replicas.clients, limit).await),
             );
             reporter.record(
                 "a CreateLink replayed with its idempotency-key, on another replica, returns \
                  the first link",
-                replay(&replicas.clients, limit).await,
+                replicas.with_panics(replay(&replicas.clients, limit).await),
             );
             match client {
-                Some(client) => reporter.record(
-                    "your client carries on when a replica is killed under its load",
-                    killed(client, &mut replicas, limits).await,
-                ),
+                Some(client) => {
+                    let result = killed(client, &mut replicas, limits).await;
+                    reporter.record(
+                        "your client carries on when a replica is killed under its load",
+                        replicas.with_panics(result),
+                    );
+                }
                 None => reporter.note("(no client binary: the replica-killing check is skipped)"),
             }
             replicas.stop().await;
