@@ -89,6 +89,8 @@ fn binary_and_args(
 struct RunningServer {
     child: Child,
     addr: String,
+    /// Its database's folder (lesson 18 on), removed after the process is gone.
+    _database: Option<crate::scratch::ScratchDir>,
 }
 
 impl Drop for RunningServer {
@@ -109,6 +111,18 @@ fn start_server(
     let mut command = Command::new(binary);
     command.env("RUST_BACKTRACE", "0");
     command.args(args);
+    // From lesson 18 on, a server keeps its links in a database: a new one for each server the
+    // README starts, never a file in the lesson's folder.
+    let database = match args.iter().any(|a| a == "--database-url") {
+        true => None,
+        false => crate::scratch::ScratchDir::for_database(),
+    };
+    if let Some(database) = &database {
+        command.env(
+            crate::scratch::DATABASE_URL,
+            database.database_url("shortener.db"),
+        );
+    }
     if !args.iter().any(|a| a == "--addr") {
         command.args(["--addr", "127.0.0.1:0"]);
     }
@@ -135,6 +149,7 @@ fn start_server(
     let mut server = RunningServer {
         child,
         addr: String::new(),
+        _database: database,
     };
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);

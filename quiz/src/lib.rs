@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod progress;
 pub mod questions;
 pub mod readme;
+pub mod scratch;
 pub mod style;
 pub mod take;
 pub mod watch;

@@ -59,11 +59,31 @@ fn every_ready_lesson_has_a_valid_quiz() {
 }
 
 /// The names of the tests in a `tests/lesson.rs`: each `fn` right after a `#[test]` or
-/// `#[tokio::test(...)]` attribute.
+/// `#[tokio::test(...)]` attribute, and each module of tests a macro makes, `NAME` of
+/// `store_suite!(NAME, ...)` (lesson 18: one hint for all of the suite's tests `NAME::...`).
 fn test_names(source: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut after_attribute = false;
+    let mut after_suite = false;
     for line in source.lines().map(str::trim) {
+        let identifier = |text: &str| -> String {
+            text.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
+        if let Some(rest) = line.strip_prefix("store_suite!(") {
+            let name = identifier(rest);
+            after_suite = name.is_empty(); // rustfmt may put the name on the next line
+            if !name.is_empty() {
+                names.insert(name);
+            }
+            continue;
+        }
+        if after_suite {
+            names.insert(identifier(line));
+            after_suite = false;
+            continue;
+        }
         if line.starts_with("#[test]") || line.starts_with("#[tokio::test") {
             after_attribute = true;
             continue;

@@ -287,10 +287,20 @@ struct Process {
     child: tokio::process::Child,
     addr: SocketAddr,
     log: Lines,
+    /// Its database's folder (lesson 18 on), removed when the check is done with it.
+    _database: Option<crate::scratch::ScratchDir>,
 }
 
 async fn start(binary: &Path, limits: Limits) -> Result<Process, String> {
-    let mut child = tokio::process::Command::new(binary)
+    let database = crate::scratch::ScratchDir::for_database();
+    let mut command = tokio::process::Command::new(binary);
+    if let Some(database) = &database {
+        command.env(
+            crate::scratch::DATABASE_URL,
+            database.database_url("shortener.db"),
+        );
+    }
+    let mut child = command
         .args(["--addr", "127.0.0.1:0", "--grace", "10"])
         .env_remove("SHORTENER_ADDR")
         .env_remove("SHORTENER_API_KEY")
@@ -319,7 +329,12 @@ async fn start(binary: &Path, limits: Limits) -> Result<Process, String> {
             kept.push(line);
         }
     });
-    Ok(Process { child, addr, log })
+    Ok(Process {
+        child,
+        addr,
+        log,
+        _database: database,
+    })
 }
 
 /// One SyncClicks round trip on an open stream.

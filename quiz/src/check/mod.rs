@@ -19,6 +19,7 @@ pub mod production;
 pub mod rpc;
 pub mod scaling;
 pub mod server;
+pub mod storage;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -537,8 +538,13 @@ async fn run_lesson_tests(
     let started = Instant::now();
     for name in &names {
         let test = cargo::run_test(executable, &target.dir, name, limits.test).await?;
+        // A test a macro made (`suite::rule`) may have its hint under its module's name.
+        let module = name.split_once("::").map(|(module, _)| module);
         let hint = || {
-            test_hints.get(name).cloned().unwrap_or_else(|| {
+            let found = test_hints
+                .get(name)
+                .or_else(|| module.and_then(|module| test_hints.get(module)));
+            found.cloned().unwrap_or_else(|| {
                 format!(
                     "Read the test `{name}` in tests/lesson.rs: its name is the rule. {}",
                     todos.hint(None)
@@ -712,6 +718,9 @@ pub async fn check_server_with(
     }
     if checks.iter().any(|check| check == "performance") {
         performance::run(binary, limits, reporter).await;
+    }
+    if checks.iter().any(|check| check == "storage") {
+        storage::run(binary, limits, reporter).await;
     }
     if checks.iter().any(|check| check == "scaling") {
         scaling::run(binary, client.map(|(_, path)| path), limits, reporter).await;

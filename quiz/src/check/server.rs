@@ -12,6 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
+use crate::scratch::{DATABASE_URL, ScratchDir};
+
 /// How many of the server's last output lines a report shows.
 const KEPT_LINES: usize = 20;
 
@@ -45,12 +47,14 @@ impl OutputLog {
     }
 }
 
-/// The learner's server, running. Dropping it kills the process.
+/// The learner's server, running. Dropping it kills the process (and removes its database).
 #[derive(Debug)]
 pub struct RunningServer {
     child: Child,
     pub addr: SocketAddr,
     pub log: OutputLog,
+    /// The folder of the server's database (lesson 18 on), removed after the process is gone.
+    database: Option<ScratchDir>,
 }
 
 /// Why a server did not get as far as listening.
@@ -117,14 +121,33 @@ pub async fn start(binary: &Path, limit: Duration) -> Result<RunningServer, Star
     start_with_args(binary, &[], limit).await
 }
 
-/// Starts `binary --addr 127.0.0.1:0 ARGS...` and waits up to `limit` for its `listening on`
-/// line.
+/// Starts `binary --addr 127.0.0.1:0 ARGS...` on a new, empty database and waits up to
+/// `limit` for its `listening on` line.
 pub async fn start_with_args(
     binary: &Path,
     args: &[&str],
     limit: Duration,
 ) -> Result<RunningServer, StartFailure> {
-    let mut child = Command::new(binary)
+    let database = ScratchDir::for_database();
+    start_on(binary, args, database, &[], limit).await
+}
+
+/// Starts `binary --addr 127.0.0.1:0 ARGS...` with its database in `database` (`None`: the
+/// server's default) and the variables `env`, and waits up to `limit` for its `listening on`
+/// line. Lesson 18's check restarts a server on the database of the one before with it.
+pub async fn start_on(
+    binary: &Path,
+    args: &[&str],
+    database: Option<ScratchDir>,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Result<RunningServer, StartFailure> {
+    let mut command = Command::new(binary);
+    if let Some(database) = &database {
+        command.env(DATABASE_URL, database.database_url("shortener.db"));
+    }
+    command.envs(env.iter().copied());
+    let mut child = command
         .args(["--addr", "127.0.0.1:0"])
         .args(args)
         .env_remove("SHORTENER_ADDR")
@@ -153,7 +176,9 @@ pub async fn start_with_args(
                 // stdout closed without the line: wait for the exit or the deadline.
                 None => stdout_open = false,
                 Some(line) => match listening_address(&line) {
-                    Some(Ok(addr)) => return Ok(RunningServer { child, addr, log }),
+                    Some(Ok(addr)) => {
+                        return Ok(RunningServer { child, addr, log, database });
+                    }
                     Some(Err(line)) => {
                         kill(&mut child).await;
                         return Err(StartFailure::BadAddress { line, log });
@@ -210,6 +235,13 @@ impl RunningServer {
     /// Stops the server and waits for it to go.
     pub async fn stop(mut self) {
         kill(&mut self.child).await;
+    }
+
+    /// Kills the server with SIGKILL (nothing of it runs after: no drain, no close), waits for
+    /// it to go, and hands back its database's folder, to start the next server on.
+    pub async fn crash(mut self) -> Option<ScratchDir> {
+        kill(&mut self.child).await;
+        self.database.take()
     }
 }
 

@@ -6,7 +6,12 @@
 //! server: the server's own CPU time per operation, read from `/proc/PID/stat` around the
 //! window, and its peak memory. With `--against-bare` it runs the same scenario, in the same
 //! run, against a bare tonic server shipped with the course (`quiz/bare`), rounds interleaved,
-//! and gives the ratio bare/ours of CPU per op with its spread over the rounds.
+//! and gives the ratio bare/ours of CPU per op with its spread over the rounds. With
+//! `--against DIR` the other server is another crate's (lesson 18 against lesson 17, say), and
+//! the report gives ours/theirs of calls a second and of CPU per op.
+//!
+//! Every server the tool starts gets a new, empty database (`DATABASE_URL`, lesson 18 on) each
+//! round: a round never reads what the one before wrote.
 
 pub mod proc;
 pub mod report;
@@ -53,12 +58,18 @@ pub struct Args {
     path: Option<PathBuf>,
     /// Load a server that is already running on this loopback address. The tool cannot read
     /// its CPU time then.
-    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["lesson", "path", "against_bare"])]
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["lesson", "path", "against_bare", "against"])]
     addr: Option<String>,
     /// Run the same scenario against the course's bare tonic server too, rounds interleaved,
     /// and compare CPU per operation.
     #[arg(long)]
     against_bare: bool,
+    /// Run the same scenario against the server of the crate in this folder too (lesson 17's
+    /// solution, say), rounds interleaved, and compare calls a second and CPU per operation.
+    /// Settings for one server only go in its variables (SHORTENER_MAX_WRITE_GROUP=1, say: a
+    /// server that does not read a variable ignores it).
+    #[arg(long, value_name = "DIR", conflicts_with = "against_bare")]
+    against: Option<PathBuf>,
     /// Calls (or streams) in flight [default: 64 for create and get, 4 for batch, sync and
     /// fill, 2 for list].
     #[arg(long, short, value_name = "N")]
@@ -113,7 +124,7 @@ struct RunFailed(String);
 
 /// One side of a comparison: the server, and how to reach it.
 struct Contender {
-    /// "ours" or "bare".
+    /// "ours", "bare" or "theirs" (`--against`).
     name: &'static str,
     /// The binary's name, or the address.
     label: String,
@@ -441,7 +452,16 @@ async fn contenders(
         }
         Subject::Crate(target) => target,
     };
-    let binaries = build(course.root(), &target, args, style).await?;
+    let against = match &args.against {
+        Some(dir) if !dir.is_dir() => {
+            return Err(
+                BadInput(format!("--against: there is no crate at {}", dir.display())).into(),
+            );
+        }
+        Some(dir) => Some(Target::from_dir(dir)?),
+        None => None,
+    };
+    let binaries = build(course.root(), &target, against.as_ref(), args, style).await?;
     let binary = |name: &str| {
         binaries.get(name).cloned().ok_or_else(|| {
             BadInput(format!(
@@ -459,10 +479,21 @@ async fn contenders(
         name: "ours",
         under: Under::Started {
             binary: binary(&name)?,
-            args: server_args,
+            args: server_args.clone(),
         },
         label: name,
     }];
+    if let Some(against) = &against {
+        let name = against.binary("server");
+        contenders.push(Contender {
+            name: "theirs",
+            under: Under::Started {
+                binary: binary(&name)?,
+                args: server_args,
+            },
+            label: name,
+        });
+    }
     if args.against_bare {
         let mut bare_args = Vec::new();
         if plan.scenario == Scenario::List {
@@ -484,10 +515,14 @@ async fn contenders(
 async fn build(
     root: &Path,
     target: &Target,
+    against: Option<&Target>,
     args: &Args,
     style: Style,
 ) -> anyhow::Result<std::collections::HashMap<String, PathBuf>> {
     let mut cargo_args = vec!["-p", target.package.as_str()];
+    if let Some(against) = against {
+        cargo_args.extend(["-p", against.package.as_str()]);
+    }
     if args.against_bare {
         cargo_args.extend(["-p", BARE_PACKAGE]);
     }

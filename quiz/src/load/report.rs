@@ -266,6 +266,10 @@ pub struct Report {
     pub servers: Vec<ServerReport>,
     /// CPU per op of the bare server over ours: 1.0 is as cheap as bare tonic.
     pub bare_over_ours: Option<Ratio>,
+    /// `--against`: our calls a second over theirs, round by round (1.0: as fast).
+    pub ours_over_theirs_ops: Option<Ratio>,
+    /// `--against`: our CPU per op over theirs, round by round (2.0: twice their CPU).
+    pub ours_over_theirs_cpu: Option<Ratio>,
     pub notes: Vec<String>,
 }
 
@@ -277,8 +281,25 @@ impl Report {
         servers: Vec<ServerReport>,
     ) -> Report {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ratio =
+            |ours: &ServerReport, theirs: &ServerReport, of: fn(&RoundResult) -> Option<f64>| {
+                let per_round: Vec<f64> = ours
+                    .rounds
+                    .iter()
+                    .zip(&theirs.rounds)
+                    .filter_map(|(o, t)| Some(of(o)? / of(t)?))
+                    .collect();
+                spread(&per_round).map(|spread| Ratio { per_round, spread })
+            };
+        let (ours_over_theirs_ops, ours_over_theirs_cpu) = match servers.as_slice() {
+            [ours, theirs] if theirs.name == "theirs" => (
+                ratio(ours, theirs, |r| Some(r.ops_per_sec)),
+                ratio(ours, theirs, |r| r.cpu_us_per_op),
+            ),
+            _ => (None, None),
+        };
         let bare_over_ours = match servers.as_slice() {
-            [ours, bare] => {
+            [ours, bare] if bare.name == "bare" => {
                 let per_round: Vec<f64> = ours
                     .rounds
                     .iter()
@@ -318,6 +339,8 @@ impl Report {
             },
             servers,
             bare_over_ours,
+            ours_over_theirs_ops,
+            ours_over_theirs_cpu,
             notes: Vec::new(),
         };
         report.notes = report.notes();
@@ -772,6 +795,43 @@ pub fn render(report: &Report, style: Style) -> String {
             "  1.00 would be as cheap as bare tonic; 0.50, twice its CPU per {}.\n",
             report.op
         );
+    }
+    if let ([ours, theirs], Some(ops)) = (report.servers.as_slice(), &report.ours_over_theirs_ops) {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold(&format!(
+                "== ours ({}) / theirs ({}) ==",
+                ours.server, theirs.server
+            ))
+        );
+        let rounds = |ratio: &Ratio| {
+            ratio
+                .per_round
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "  calls/s, ours / theirs: {:.2} (rounds: {}; {:.2} to {:.2})",
+            ops.spread.median,
+            rounds(ops),
+            ops.spread.min,
+            ops.spread.max
+        );
+        if let Some(cpu) = &report.ours_over_theirs_cpu {
+            let _ = writeln!(
+                out,
+                "  CPU per {}, ours / theirs: {:.2} (rounds: {}; {:.2} to {:.2})\n",
+                report.op,
+                cpu.spread.median,
+                rounds(cpu),
+                cpu.spread.min,
+                cpu.spread.max
+            );
+        }
     }
     let _ = writeln!(out, "Notes:");
     for note in &report.notes {

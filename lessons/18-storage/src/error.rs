@@ -1,0 +1,78 @@
+//! The shortener's errors, in its own terms, and the one place where they become gRPC statuses.
+
+use thiserror::Error;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::store::StoreError; // NEW(lesson 18): the store's errors, made statuses below.
+use crate::validate::UrlError;
+
+/// Everything that can go wrong in the shortener. The handlers return these, and `?` turns
+/// them into a `Status` through the `From` below.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ShortenerError {
+    /// CreateLink was sent a URL the shortener refuses.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(UrlError),
+    /// The message at `index` (counted from 0) of a BatchCreateLinks stream has a bad URL.
+    #[error("the URL at index {index} of the batch is invalid: {error}; nothing was stored")]
+    InvalidUrlInBatch { index: usize, error: UrlError },
+    /// A BatchCreateLinks stream sent more than `limit` URLs.
+    #[error("a batch may hold at most {limit} URLs; nothing was stored")]
+    BatchTooLarge { limit: usize },
+    /// A BatchCreateLinks stream sent more than `limit` bytes of URLs.
+    #[error("a batch may hold at most {limit} bytes of URLs; nothing was stored")]
+    BatchTooManyBytes { limit: usize },
+    /// The client cancelled a BatchCreateLinks stream before its end.
+    #[error("the client cancelled the batch; nothing was stored")]
+    BatchCancelled,
+    /// No link has this short code.
+    #[error("no link has the short code {0:?}")]
+    NotFound(String),
+    /// NEW(lesson 17): a ListLinks request with a negative `after_id` or `limit`.
+    #[error("{field} must be 0 or more; it was {value}")]
+    NegativePage { field: &'static str, value: i64 },
+}
+
+impl From<ShortenerError> for Status {
+    fn from(error: ShortenerError) -> Status {
+        let message = error.to_string();
+        match error {
+            ShortenerError::InvalidUrl(reason) => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation("url", reason.to_string()),
+            ),
+            ShortenerError::InvalidUrlInBatch { index, error } => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation(
+                    format!("requests[{index}].url"),
+                    error.to_string(),
+                ),
+            ),
+            ShortenerError::BatchTooLarge { .. } | ShortenerError::BatchTooManyBytes { .. } => {
+                Status::invalid_argument(message)
+            }
+            ShortenerError::BatchCancelled => Status::cancelled(message),
+            ShortenerError::NotFound(_) => Status::not_found(message),
+            ShortenerError::NegativePage { field, .. } => Status::with_error_details(
+                Code::InvalidArgument,
+                message.clone(),
+                ErrorDetails::with_bad_request_violation(field, message),
+            ),
+        }
+    }
+}
+
+/// NEW(lesson 18): a store that could not do what it was asked, as the client sees it. The
+/// store's message names files and SQL, which are the operator's business: it goes to the log,
+/// and the client gets the kind of failure and whether to retry.
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Status {
+        // TODO(lesson 18): Exercise 3. Log the error (`tracing::error!`), then a status by the
+        // kind of failure: Unavailable → UNAVAILABLE (the client may retry), NoFreeCode →
+        // RESOURCE_EXHAUSTED, Internal → INTERNAL; a short message of your own, not the store's.
+        todo!("Exercise 3: a status for {error}")
+    }
+}
