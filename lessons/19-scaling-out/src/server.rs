@@ -1,6 +1,6 @@
 //! The `LinkService` implementation: the state it keeps, and one method per RPC.
 
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::CancellationToken; // NEW(lesson 18): no `Arc`: a store is cheap to clone.
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -10,13 +10,13 @@ use crate::error::ShortenerError;
 // TODO(lesson 19): `idempotency_key` reads the metadata with these.
 #[allow(unused_imports)]
 use crate::idempotency::{IDEMPOTENCY_KEY, IdempotencyKey};
-use crate::memory::MemoryStore;
+use crate::memory::MemoryStore; // NEW(lesson 18): lesson 17's store, in a file of its own.
 use crate::pb::link_service_server::LinkService;
 use crate::pb::{
     BatchCreateLinksResponse, CreateLinkRequest, CreateLinkResponse, DeleteLinkRequest,
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
 };
-use crate::store::{Code, CodeSource, Keyed, PlannedCodes, RandomCodes, Store};
+use crate::store::{Code, CodeSource, Keyed, PlannedCodes, RandomCodes, Store}; // NEW(lesson 18)
 use crate::streams::{Answers, Pages};
 use crate::validate::validate_url;
 
@@ -48,7 +48,7 @@ pub fn short_code() -> String {
 /// else, so the same code serves links in memory (the default, and the tests) or in SQLite.
 #[derive(Debug, Clone)]
 pub struct LinkServer<S = MemoryStore> {
-    store: S,
+    store: S, // NEW(lesson 18): any store; the in-memory one unless told otherwise.
     /// The most URLs one BatchCreateLinks stream may carry.
     max_batch: usize,
     // NEW(lesson 16): the long-lived streams end when the server stops accepting.
@@ -66,7 +66,7 @@ impl<S: Store> LinkServer<S> {
     /// NEW(lesson 18): a server of the links in `store`, any store.
     pub fn with_store(store: S) -> LinkServer<S> {
         LinkServer {
-            store,
+            store, // NEW(lesson 18): not in an `Arc`: clones of a store share it.
             max_batch: DEFAULT_MAX_BATCH,
             stopping: CancellationToken::new(),
         }
@@ -108,10 +108,12 @@ impl LinkServer {
             .collect();
         LinkServer::with_store(MemoryStore::new(PlannedCodes::new(codes)))
     }
+    // NEW(lesson 18): `with_max_batch` and `with_stopping` moved up, to any store's server.
 }
 
 #[tonic::async_trait]
 impl<S: Store> LinkService for LinkServer<S> {
+    // NEW(lesson 18): for any store.
     async fn create_link(
         &self,
         request: Request<CreateLinkRequest>,
@@ -157,12 +159,13 @@ impl<S: Store> LinkService for LinkServer<S> {
         Ok(Response::new(DeleteLinkResponse {}))
     }
 
-    type ListLinksStream = Pages<S>;
+    type ListLinksStream = Pages<S>; // NEW(lesson 18): a stream over any store.
 
     async fn list_links(
         &self,
         request: Request<ListLinksRequest>,
     ) -> Result<Response<Pages<S>>, Status> {
+        // NEW(lesson 18)
         // tonic's own timer stops at the handler's return: the stream carries the deadline.
         let deadline = deadline(request.metadata());
         // NEW(lesson 17): a page of the links: those after `after_id`, at most `limit` (0: all).
@@ -236,12 +239,13 @@ impl<S: Store> LinkService for LinkServer<S> {
         }))
     }
 
-    type SyncClicksStream = Answers<S>;
+    type SyncClicksStream = Answers<S>; // NEW(lesson 18): a stream over any store.
 
     async fn sync_clicks(
         &self,
         request: Request<Streaming<SyncRequest>>,
     ) -> Result<Response<Answers<S>>, Status> {
+        // NEW(lesson 18)
         let deadline = deadline(request.metadata());
         // NEW(lesson 17): the answers are a stream over the requests: no task, no channel.
         let answers = Answers::new(

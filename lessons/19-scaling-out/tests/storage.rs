@@ -81,7 +81,7 @@ store_suite!(
 store_suite!(per_write, sqlite(|| SqliteOptions::default().group_cap(1)));
 
 /// A generous bound that turns a hang into a failure.
-const LIMIT: Duration = Duration::from_secs(30);
+const LIMIT: Duration = Duration::from_secs(20);
 
 async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(LIMIT, future)
@@ -375,7 +375,7 @@ async fn a_read_only_database_is_refused_at_start() {
 }
 
 #[tokio::test]
-async fn the_child_opens_a_good_database() {
+async fn the_server_opens_a_good_database_in_a_shared_folder() {
     // The check above would pass if the child could open nothing: here it can.
     let dir = TempDir::new("childok");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");

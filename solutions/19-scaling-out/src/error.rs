@@ -5,7 +5,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::idempotency::IDEMPOTENCY_KEY;
-use crate::store::StoreError;
+use crate::store::StoreError; // NEW(lesson 18): the store's errors, made statuses below.
 use crate::validate::UrlError;
 
 /// Everything that can go wrong in the shortener. The handlers return these, and `?` turns

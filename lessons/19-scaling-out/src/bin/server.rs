@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use lesson_19::{
-    ApiKey, DEFAULT_ADDR, DEFAULT_DRAIN, DEFAULT_MAX_BATCH, Limits, LinkServer, LogFormat, PgStore,
-    RandomCodes, Settings, SqliteOptions, SqliteStore, Store, serve,
+    ApiKey, Code, DEFAULT_ADDR, DEFAULT_DRAIN, DEFAULT_MAX_BATCH, Limits, LinkServer, LogFormat,
+    PgOptions, PgStore, PlannedCodes, Settings, SqliteOptions, SqliteStore, Store, serve,
 };
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -105,6 +105,11 @@ struct Args {
     #[arg(long, env = "SHORTENER_MAX_WRITE_GROUP", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     max_write_group: u32,
+    /// Short codes to try, in order, before random ones (comma-separated). Hidden: it makes
+    /// codes predictable, which only tests want (the crash test and `cargo quiz check 18` offer
+    /// the server codes it retired, and watch it refuse them).
+    #[arg(long, env = "SHORTENER_TEST_CODES", hide = true, value_delimiter = ',')]
+    test_codes: Vec<String>,
 }
 
 #[tokio::main]
@@ -126,9 +131,16 @@ async fn main() -> anyhow::Result<()> {
     // NEW(lesson 18): the database is opened before the port is bound: a server that cannot
     // keep links never says it listens. Every reason is a message and exit code 2.
     // NEW(lesson 19): the URL's scheme says which store: PostgreSQL, or SQLite.
+    let mut planned = Vec::with_capacity(args.test_codes.len());
+    for text in args.test_codes.iter().filter(|text| !text.is_empty()) {
+        let code = Code::parse(text)
+            .with_context(|| format!("{text:?} is not a short code: six characters of [a-z0-9]"))?;
+        planned.push(code);
+    }
+    let codes = PlannedCodes::new(planned);
     let url = args.database_url.clone();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = match PgStore::open(&url).await {
+        let store = match PgStore::open_with(&url, codes, PgOptions::default()).await {
             Ok(store) => store,
             Err(error) => {
                 eprintln!("error: {error}");
@@ -140,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
         store.close().await;
     } else {
         let options = SqliteOptions::default().group_cap(args.max_write_group as usize);
-        let store = match SqliteStore::open_with(&url, RandomCodes, options).await {
+        let store = match SqliteStore::open_with(&url, codes, options).await {
             Ok(store) => store,
             Err(error) => {
                 eprintln!("error: {error}");

@@ -1,7 +1,7 @@
 //! A bounded write-through cache of links by short code, in front of SQLite's read connections.
 //!
 //! Why: a GetLink served by SQLite through sqlx costs a round trip to the connection's worker
-//! thread (6–40 µs of CPU, README.md), several times what the rest of the call costs; from this
+//! thread (6–40 µs of CPU, measured for this course), several times what the rest of the call costs; from this
 //! cache it costs a hash lookup and a clone, as in the in-memory store.
 //!
 //! Why it is correct: only this process writes the database (the store holds an exclusive lock

@@ -66,7 +66,7 @@ impl std::fmt::Debug for SqliteOptions {
 
 impl SqliteOptions {
     /// Read-only connections for cache misses and ListLinks (at least 1; default 2). Each is an
-    /// OS thread in sqlx; on 2 cores, 2 measured best (DB-FINDINGS §3).
+    /// OS thread in sqlx; on 2 cores, 2 measured best.
     pub fn readers(self, readers: usize) -> SqliteOptions {
         SqliteOptions {
             readers: readers.max(1),
@@ -74,8 +74,8 @@ impl SqliteOptions {
         }
     }
 
-    /// How many links the read cache holds (default 100,000; 0 turns it off). README.md gives
-    /// the bytes each one costs.
+    /// How many links the read cache holds (default 100,000; 0 turns it off). A cached link
+    /// costs about 180 bytes of heap with 40-byte URLs (measured for this course).
     pub fn cache_capacity(self, cache_capacity: usize) -> SqliteOptions {
         SqliteOptions {
             cache_capacity,
@@ -345,7 +345,7 @@ impl Store for SqliteStore {
         let conn = reader.as_mut().ok_or_else(closed)?;
         // Keyset paging: the primary key's order from `after_id` on, LIMIT rows, whatever the
         // table's size. One writer assigns ids and commits them in order, so a page never
-        // misses a link that commits later with a lower id (PostgreSQL can: see postgres.rs).
+        // misses a link that commits later with a lower id (PostgreSQL can: lesson 19).
         let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
             "SELECT id, code, url, clicks FROM links \
              WHERE id > ?1 AND url IS NOT NULL ORDER BY id LIMIT ?2",

@@ -269,7 +269,7 @@ fn try_lock(path: &Path) -> Result<File, OpenError> {
 /// commits (a process crash cannot: the OS has the pages). A lost CreateLink is worse than a
 /// lost row: after the restart its code is free again, is drawn for another URL, and a short
 /// URL already published points somewhere else. With group commit, FULL costs 1.3–1.5× NORMAL
-/// per create (DB-FINDINGS §3), one fsync shared by every write of the group.
+/// per create (measured for this course), one fsync shared by every write of the group.
 ///
 /// The busy timeout only matters when another program (the sqlite3 shell, a backup) holds the
 /// write lock: this process has one writer, and WAL readers do not block it.
@@ -308,7 +308,7 @@ async fn check(
     if quick_check {
         // Reads every page (not the indexes' contents against the table, as integrity_check
         // does): a damaged page no query would touch for days is found now. 14 ms for 100,000
-        // links, 135 ms for 1,000,000 (DB-FINDINGS §2; README.md).
+        // links, 135 ms for 1,000,000 (measured for this course).
         let report: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
             .fetch_all(&mut *conn)
             .await
