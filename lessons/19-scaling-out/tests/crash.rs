@@ -322,8 +322,7 @@ async fn run_server(
     for client in clients {
         let _ = tokio::time::timeout(READY_LIMIT, client).await;
     }
-    let lines = journal.lock().expect("the journal").clone();
-    lines
+    journal.lock().expect("the journal").clone()
 }
 
 /// One client's endless mix of writes on its own links, until a call fails (the server died).

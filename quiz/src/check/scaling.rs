@@ -210,10 +210,8 @@ async fn start_replicas(binary: &Path, url: &str, limits: Limits) -> Result<Repl
             server.stop().await;
         }
         return Err(Failure::new(
-            format!(
-                "three servers started at once with `--addr 127.0.0.1:0 --database-url \
-                 postgres://...` (one fresh database) each print `LinkService listening on ...`"
-            ),
+            "three servers started at once with `--addr 127.0.0.1:0 --database-url \
+             postgres://...` (one fresh database) each print `LinkService listening on ...`",
             format!("replica {index}: {described}"),
             format!(
                 "The server must take --database-url (or DATABASE_URL) and open {STORE} for a \
@@ -244,9 +242,9 @@ async fn start_replicas(binary: &Path, url: &str, limits: Limits) -> Result<Repl
 }
 
 /// Awaits every future, all at once, in order.
-async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let mut tasks = tokio::task::JoinSet::new();
