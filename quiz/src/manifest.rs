@@ -217,9 +217,9 @@ mod tests {
     #[test]
     fn the_course_manifest_is_valid() {
         let course = Course::from_manifest_dir().expect("course.toml loads");
-        assert_eq!(course.lessons.len(), 16);
+        assert!(course.lessons.len() >= 16, "lessons 01 to 16 at least");
         assert_eq!(course.lesson("7").expect("lesson 7").slug, "unary-server");
-        assert!(course.lesson("17").is_err());
+        assert!(course.lesson("99").is_err());
         assert!(course.lesson("x").is_err());
     }
 
