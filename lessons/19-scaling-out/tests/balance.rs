@@ -6,8 +6,6 @@ mod replicas;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use lesson_19::balance::{self, Balanced, Error, Health, ReplicaStatus, Settings};
-use lesson_19::client::Client;
 use replicas::relay::{Relay, RoundRobin};
 use replicas::replica::{LIMIT, Replica, three_replicas};
 use shortener_proto::SyncRequest;
@@ -15,6 +13,9 @@ use shortener_proto::link_service_client::LinkServiceClient;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
+
+use lesson_19::balance::{self, Balanced, Error, Health, ReplicaStatus, Settings};
+use lesson_19::client::Client;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 

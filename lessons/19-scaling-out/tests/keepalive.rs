@@ -9,15 +9,16 @@ mod replicas;
 
 use std::time::Duration;
 
-use lesson_19::balance::{self, Settings};
-use lesson_19::keepalive::Keepalive;
-use lesson_19::retry::classify;
 use replicas::relay::Relay;
 use replicas::replica::{LIMIT, Replica};
 use shortener_proto::GetLinkRequest;
 use shortener_proto::link_service_client::LinkServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
+
+use lesson_19::balance::{self, Settings};
+use lesson_19::keepalive::Keepalive;
+use lesson_19::retry::classify;
 
 fn settings() -> Settings {
     Settings {

@@ -18,14 +18,6 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use lesson_19::balance::{self, Balanced, Health, Settings};
-use lesson_19::client::{Client, Deleted};
-use lesson_19::idempotency::IdempotencyKey;
-use lesson_19::pb::{ListLinksRequest, SyncRequest};
-use lesson_19::{
-    CodeSource, Keyed, LinkServer, PgOpenError, PgOptions, PgStore, Store, StoreError,
-    postgres_migrator,
-};
 use replicas::relay::Relay;
 use replicas::replica::{LIMIT as REPLICA_LIMIT, Replica, three_replicas};
 use shortener_proto::postgres::TestPostgres;
@@ -35,6 +27,15 @@ use tonic::transport::Endpoint;
 use tonic::{Code, Request};
 
 use common::{ids, planned_codes, url};
+
+use lesson_19::balance::{self, Balanced, Health, Settings};
+use lesson_19::client::{Client, Deleted};
+use lesson_19::idempotency::IdempotencyKey;
+use lesson_19::pb::{ListLinksRequest, SyncRequest};
+use lesson_19::{
+    CodeSource, Keyed, LinkServer, PgOpenError, PgOptions, PgStore, Store, StoreError,
+    postgres_migrator,
+};
 
 // ---- PostgreSQL behind the Store (Exercises 1 and 2) ----------------------------------------
 

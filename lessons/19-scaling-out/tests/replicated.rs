@@ -11,13 +11,14 @@ use std::process::{Output, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use lesson_19::client::BearerKey;
-use lesson_19::gateway;
 use replicas::relay::Relay;
 use replicas::replica::{LIMIT, Replica, three_replicas};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+use lesson_19::client::BearerKey;
+use lesson_19::gateway;
 
 /// The URL of a port where nothing listens: a replica that is down.
 async fn dead_url() -> String {

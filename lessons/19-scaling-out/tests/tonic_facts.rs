@@ -5,13 +5,14 @@ mod replicas;
 
 use std::time::Duration;
 
-use lesson_19::retry::classify;
 use replicas::relay::Relay;
 use replicas::replica::{LIMIT, Replica, three_replicas};
 use shortener_proto::link_service_client::LinkServiceClient;
 use shortener_proto::{GetLinkRequest, ListLinksRequest};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, ConnectError};
+
+use lesson_19::retry::classify;
 
 fn get() -> GetLinkRequest {
     GetLinkRequest {

@@ -10,11 +10,12 @@ use replicas::relay::{Relay, RoundRobin};
 use replicas::replica::{LIMIT, Replica, three_replicas};
 use shortener_proto::SyncRequest;
 use shortener_proto::link_service_client::LinkServiceClient;
-use solution_19::balance::{self, Balanced, Error, Health, ReplicaStatus, Settings};
-use solution_19::client::Client;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
+
+use solution_19::balance::{self, Balanced, Error, Health, ReplicaStatus, Settings};
+use solution_19::client::Client;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -13,11 +13,12 @@ use replicas::relay::Relay;
 use replicas::replica::{LIMIT, Replica};
 use shortener_proto::GetLinkRequest;
 use shortener_proto::link_service_client::LinkServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
 use solution_19::balance::{self, Settings};
 use solution_19::keepalive::Keepalive;
 use solution_19::retry::classify;
-use tonic::Code;
-use tonic::transport::Channel;
 
 fn settings() -> Settings {
     Settings {

@@ -21,6 +21,13 @@ use std::time::Duration;
 use replicas::relay::Relay;
 use replicas::replica::{LIMIT as REPLICA_LIMIT, Replica, three_replicas};
 use shortener_proto::postgres::TestPostgres;
+use sqlx::{Connection, SqlSafeStr};
+use tokio::sync::Notify;
+use tonic::transport::Endpoint;
+use tonic::{Code, Request};
+
+use common::{ids, planned_codes, url};
+
 use solution_19::balance::{self, Balanced, Health, Settings};
 use solution_19::client::{Client, Deleted};
 use solution_19::idempotency::IdempotencyKey;
@@ -29,12 +36,6 @@ use solution_19::{
     CodeSource, Keyed, LinkServer, PgOpenError, PgOptions, PgStore, Store, StoreError,
     postgres_migrator,
 };
-use sqlx::{Connection, SqlSafeStr};
-use tokio::sync::Notify;
-use tonic::transport::Endpoint;
-use tonic::{Code, Request};
-
-use common::{ids, planned_codes, url};
 
 // ---- PostgreSQL behind the Store (Exercises 1 and 2) ----------------------------------------
 

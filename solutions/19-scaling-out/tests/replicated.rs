@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use replicas::relay::Relay;
 use replicas::replica::{LIMIT, Replica, three_replicas};
-use solution_19::client::BearerKey;
-use solution_19::gateway;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+use solution_19::client::BearerKey;
+use solution_19::gateway;
 
 /// The URL of a port where nothing listens: a replica that is down.
 async fn dead_url() -> String {

@@ -9,9 +9,10 @@ use replicas::relay::Relay;
 use replicas::replica::{LIMIT, Replica, three_replicas};
 use shortener_proto::link_service_client::LinkServiceClient;
 use shortener_proto::{GetLinkRequest, ListLinksRequest};
-use solution_19::retry::classify;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, ConnectError};
+
+use solution_19::retry::classify;
 
 fn get() -> GetLinkRequest {
     GetLinkRequest {

@@ -37,11 +37,17 @@ const EXIT_DEADLINE: u8 = 7;
 #[derive(Debug, Parser)]
 #[command(after_help = EXIT_CODES)]
 struct Cli {
-    /// The server's address.
-    // TODO(lesson 19), Exercise 4: one address per replica: `--addr` repeated, or a
-    // comma-separated list in SHORTENER_ADDR (clap's `value_delimiter`).
-    #[arg(long, env = "SHORTENER_ADDR", default_value = DEFAULT_ADDR)]
-    addr: String,
+    // NEW(lesson 19): several addresses, one per replica.
+    /// The server's address: give it once per replica (or, in the variable, as a
+    /// comma-separated list), and calls are spread over the replicas that are up.
+    #[arg(
+        long,
+        env = "SHORTENER_ADDR",
+        value_delimiter = ',',
+        default_value = DEFAULT_ADDR,
+        required = true
+    )]
+    addr: Vec<String>,
     /// Seconds each call may take, its retries included; each attempt is sent with the time
     /// left as `grpc-timeout`.
     // NEW(lesson 16): from the environment too, like every setting.
@@ -87,7 +93,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let addr = cli.addr.clone(); // TODO(lesson 19): every address, for the messages.
+    let addr = cli.addr.join(", ");
     let timeout = cli.timeout;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,8 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let ca = cli.ca.as_deref().map(lesson_19::load_ca).transpose()?;
     let transport = client::Transport { ca, gzip: cli.gzip };
     // NEW(lesson 19): one channel over every replica given; it connects on the first call.
-    // TODO(lesson 19), Exercise 4: every address given, not one.
-    let (client, replicas) = client::connect_with(&[&cli.addr], timeout, key, transport)?;
+    let (client, replicas) = client::connect_with(&cli.addr, timeout, key, transport)?;
     wait_for_health(&replicas, timeout).await;
 
     match cli.command {

@@ -29,11 +29,17 @@ struct Args {
     /// The HTTP address to listen on. Port 0 picks a free port.
     #[arg(long, env = "SHORTENER_GATEWAY_ADDR", default_value = DEFAULT_GATEWAY_ADDR)]
     addr: SocketAddr,
-    /// The gRPC server to call.
-    // TODO(lesson 19), Exercise 4: one URL per replica: `--server` repeated, or a
-    // comma-separated list in SHORTENER_SERVER.
-    #[arg(long, env = "SHORTENER_SERVER", default_value = DEFAULT_SERVER)]
-    server: String,
+    // NEW(lesson 19): several servers, one per replica.
+    /// The gRPC server to call: give it once per replica (or, in the variable, as a
+    /// comma-separated list), and calls are spread over the replicas that are up.
+    #[arg(
+        long,
+        env = "SHORTENER_SERVER",
+        value_delimiter = ',',
+        default_value = DEFAULT_SERVER,
+        required = true
+    )]
+    server: Vec<String>,
     /// The gateway's own key (`authorization: Bearer KEY`), if the server wants one: for the
     /// redirect and the clicks. Calls to /v1/* carry their caller's Authorization instead.
     #[arg(long, env = "SHORTENER_API_KEY", hide_env_values = true)]
@@ -82,8 +88,8 @@ async fn run(args: Args) -> anyhow::Result<i64> {
     // NEW(lesson 17): the guard writes the last lines when it is dropped, at the end.
     let _log = lesson_19::init_tracing(args.log_format).map_err(anyhow::Error::msg)?;
     let ca = args.ca.as_deref().map(lesson_19::load_ca).transpose()?;
-    let servers = args.server.clone(); // TODO(lesson 19): every server, for the messages.
-    let clients = connect_with_ca(&[&args.server], key, ca)
+    let servers = args.server.join(", ");
+    let clients = connect_with_ca(&args.server, key, ca)
         .with_context(|| format!("cannot use {servers} as the servers' addresses"))?;
     let settings = Settings {
         request_timeout: Duration::from_secs(args.request_timeout),

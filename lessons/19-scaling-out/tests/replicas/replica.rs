@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lesson_19::balance::LINK_SERVICE;
-use lesson_19::idempotency::IDEMPOTENCY_KEY;
 use shortener_proto::link_service_server::{LinkService, LinkServiceServer};
 use shortener_proto::testing::TestServer;
 use shortener_proto::{
@@ -26,6 +24,9 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+
+use lesson_19::balance::LINK_SERVICE;
+use lesson_19::idempotency::IDEMPOTENCY_KEY;
 
 /// How long a test waits for something a replica should do at once.
 pub const LIMIT: Duration = Duration::from_secs(10);

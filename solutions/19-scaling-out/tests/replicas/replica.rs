@@ -16,8 +16,6 @@ use shortener_proto::{
     DeleteLinkResponse, GetLinkRequest, GetLinkResponse, Link, ListLinksRequest, SyncRequest,
     SyncResponse,
 };
-use solution_19::balance::LINK_SERVICE;
-use solution_19::idempotency::IDEMPOTENCY_KEY;
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -26,6 +24,9 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+
+use solution_19::balance::LINK_SERVICE;
+use solution_19::idempotency::IDEMPOTENCY_KEY;
 
 /// How long a test waits for something a replica should do at once.
 pub const LIMIT: Duration = Duration::from_secs(10);
