@@ -799,6 +799,74 @@ async fn writes_queued_together_share_one_commit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_of_one_group_that_draw_the_same_code_each_get_their_own() {
+    let dir = TempDir::new("same-code");
+    let (gate, control) = Gate::new(1);
+    let codes = ["aaaaaa", "bbbbbb", "bbbbbb", "cccccc"];
+    let store = gated(
+        &dir.url("links.db"),
+        &codes,
+        &gate,
+        SqliteOptions::default(),
+    )
+    .await;
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.create(vec![url_of(0)]).await }
+    });
+    let control = bounded(
+        "commit 1",
+        tokio::task::spawn_blocking(move || {
+            control.wait_for_commit(1);
+            control
+        }),
+    )
+    .await
+    .expect("the waiting thread");
+    // Two CreateLinks queue behind commit 1: they share the next group, and both draw bbbbbb.
+    let writes: Vec<_> = (1..=2)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create(vec![url_of(n)]).await })
+        })
+        .collect();
+    queued(&store, 2).await;
+    control.release.send(()).expect("release commit 1");
+    bounded("the first write", first)
+        .await
+        .expect("task")
+        .expect("create");
+    let mut drawn = Vec::new();
+    for write in writes {
+        let link = bounded("a queued write", write)
+            .await
+            .expect("task")
+            .expect("create")
+            .remove(0);
+        let stored = store.get(&link.short_code).await.expect("get");
+        assert_eq!(
+            stored.map(|stored| stored.url),
+            Some(link.url.clone()),
+            "{} must lead to the URL it was created for, not to the other one of its group",
+            link.short_code
+        );
+        drawn.push(link.short_code);
+    }
+    drawn.sort();
+    assert_eq!(
+        drawn,
+        ["bbbbbb", "cccccc"],
+        "one of the two gets bbbbbb, the other draws again and gets cccccc"
+    );
+    assert_eq!(
+        gate.commits.load(Ordering::SeqCst),
+        2,
+        "the two shared one commit"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_is_answered_only_after_its_commit() {
     let dir = TempDir::new("after-commit");
     let (gate, control) = Gate::new(1);

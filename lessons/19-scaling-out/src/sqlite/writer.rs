@@ -10,6 +10,8 @@
 //! is lost: the group is rolled back and every caller in it gets the error. Nothing of a failed
 //! group reaches the cache, which is emptied (it refills from SQLite as it is read).
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use sqlx::sqlite::SqliteConnection;
@@ -191,6 +193,38 @@ impl Writer {
         // IMMEDIATE takes the write lock now: if another program (the sqlite3 shell, a backup)
         // holds it, the busy timeout is waited here, before any work.
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        // The group's CreateLinks first, all in one INSERT: one statement, one trip to the
+        // connection's thread, for what would be one each.
+        let (singles, others): (Vec<Op>, Vec<Op>) = ops
+            .drain(..)
+            .partition(|op| matches!(op, Op::Create { urls, .. } if urls.len() == 1));
+        ops.extend(others);
+        if !singles.is_empty() {
+            let urls: Vec<&str> = singles
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Create { urls, .. } => urls.first().map(String::as_str),
+                    _ => None,
+                })
+                .collect();
+            match insert_many(&mut tx, self.codes.as_mut(), &urls).await {
+                Ok(created) => {
+                    for (op, created) in singles.into_iter().zip(created) {
+                        if let Op::Create { urls, reply } = op {
+                            done.push(Done::Create(
+                                reply,
+                                created.map(|link| links(vec![link], urls)),
+                            ));
+                        }
+                    }
+                }
+                Err(error) => {
+                    let _ = tx.rollback().await;
+                    ops.splice(0..0, singles);
+                    return Err(error);
+                }
+            }
+        }
         let mut pending = ops.drain(..);
         let mut failed = None;
         for op in pending.by_ref() {
@@ -356,6 +390,64 @@ async fn create_keyed(
     Ok(insert(tx, codes, url, Some(key))
         .await?
         .map(|(id, code)| KeyedRow::Created(id, code)))
+}
+
+/// One new link for each URL, in one statement per draw: `INSERT ... VALUES (..), (..) ... ON
+/// CONFLICT (code) DO NOTHING RETURNING id, code`. The rows are inserted in the order of the
+/// VALUES, so of two URLs that drew the same code the first gets it; a URL whose code was taken
+/// draws again, with the others that lost, in the next statement. RETURNING gives the rows in no
+/// promised order: they are matched to the URLs by code.
+async fn insert_many(
+    tx: &mut Transaction<'_, Sqlite>,
+    codes: &mut dyn CodeSource,
+    urls: &[&str],
+) -> Result<Vec<Result<(i64, String), StoreError>>, sqlx::Error> {
+    let mut created: Vec<Option<(i64, String)>> = vec![None; urls.len()];
+    let mut waiting: Vec<usize> = (0..urls.len()).collect();
+    for _ in 0..MAX_DRAWS {
+        if waiting.is_empty() {
+            break;
+        }
+        let drawn: Vec<String> = waiting
+            .iter()
+            .map(|_| String::from(codes.next_code()))
+            .collect();
+        let mut sql = String::from("INSERT INTO links (code, url) VALUES ");
+        for n in 0..waiting.len() {
+            let separator = if n == 0 { "" } else { ", " };
+            let _ = write!(sql, "{separator}(?{}, ?{})", 2 * n + 1, 2 * n + 2);
+        }
+        sql.push_str(" ON CONFLICT (code) DO NOTHING RETURNING id, code");
+        // Not kept prepared: a group has any size from 1 to its cap, and each size is another
+        // statement, which would push the writer's few others out of sqlx's statement cache.
+        let mut insert =
+            sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for (&index, code) in waiting.iter().zip(&drawn) {
+            insert = insert.bind(code.as_str()).bind(urls[index]);
+        }
+        let mut ids: HashMap<String, i64> = insert
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|(id, code)| (code, id))
+            .collect();
+        let mut lost = Vec::new();
+        for (index, code) in waiting.into_iter().zip(drawn) {
+            match ids.remove(&code) {
+                Some(id) => created[index] = Some((id, code)),
+                None => lost.push(index),
+            }
+        }
+        waiting = lost;
+    }
+    Ok(created
+        .into_iter()
+        .map(|created| {
+            created.ok_or(StoreError::NoFreeCode {
+                attempts: MAX_DRAWS,
+            })
+        })
+        .collect())
 }
 
 /// Deletes the live link: the row stays as a tombstone (url NULL), so its code stays taken and
