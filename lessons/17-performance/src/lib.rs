@@ -37,9 +37,10 @@ pub use deadline::{GRPC_TIMEOUT, deadline, expired, time_left};
 pub use drain::{DrainingHealth, UntilStopping, health_service}; // NEW(lesson 16)
 pub use error::ShortenerError;
 // NEW(lesson 16): the log format and the subscriber that writes it.
+pub use log::subscriber; // NEW(lesson 17): the log, for one test.
 pub use log::{
     CallLog, CallRecord, LogFormat, MAX_REQUEST_ID_LEN, REQUEST_ID, RequestLogLayer, init_tracing,
-    request_id, subscriber,
+    request_id,
 };
 pub use log_format::{PlainFields, PlainText}; // NEW(lesson 17)
 pub use log_writer::{FLUSH_EVERY, LogGuard, LogWriter, MAX_BUFFER}; // NEW(lesson 17)

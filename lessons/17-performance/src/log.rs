@@ -20,11 +20,13 @@
 
 use std::fmt;
 use std::future::Future;
+// NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+// NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use http_body::{Frame, SizeHint};
@@ -32,12 +34,15 @@ use tonic::Code;
 use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tower::{Layer, Service};
+// NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
 use tracing::{Dispatch, Instrument, Span};
 use tracing_subscriber::EnvFilter;
+// NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
 use crate::deadline::{GRPC_TIMEOUT, deadline};
+// NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
 use crate::log_format::{PlainFields, PlainText};
 use crate::log_writer::{LogGuard, LogWriter};
 
@@ -103,6 +108,7 @@ pub enum LogFormat {
     Json,
 }
 
+// NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
 /// The log as the binaries write it: the events `filter` lets through, in `format`, to
 /// `writer`. `init_tracing` installs it for the whole program; a test can install it for one
 /// thread (`tracing::subscriber::set_default`).
@@ -117,6 +123,7 @@ where
         LogFormat::Text => Dispatch::new(
             log.with(
                 tracing_subscriber::fmt::layer()
+                    // NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
                     .event_format(PlainText)
                     .fmt_fields(PlainFields)
                     .with_writer(writer),
@@ -124,6 +131,7 @@ where
         ),
         // `flatten_event` puts the event's own fields at the top; the span's (method, request
         // id, code) are under "span".
+        // NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
         LogFormat::Json => Dispatch::new(
             log.with(
                 tracing_subscriber::fmt::layer()
@@ -145,6 +153,7 @@ pub fn init_tracing(format: LogFormat) -> Result<LogGuard, String> {
             .map_err(|error| format!("RUST_LOG={directives:?} is not a filter: {error}"))?,
         Err(_) => EnvFilter::new("info"),
     };
+    // NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
     let (writer, guard) =
         LogWriter::stderr().map_err(|error| format!("cannot start the log's writer: {error}"))?;
     tracing::dispatcher::set_global_default(subscriber(format, filter, writer))
@@ -169,11 +178,13 @@ pub fn request_id(sent: Option<&HeaderValue>) -> HeaderValue {
             && bytes.len() <= MAX_REQUEST_ID_LEN
             && bytes.iter().all(u8::is_ascii_graphic);
         if usable {
+            // NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
             let mut id = sent.clone();
             id.set_sensitive(true);
             return id;
         }
     }
+    // NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut random = rand::random::<u64>();
     let mut digits = [0u8; 16];
@@ -350,6 +361,7 @@ where
         // formatting.
         let span = tracing::info_span!(
             "call",
+            // NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
             method = method.as_str(),
             request_id = request_id.as_str(),
             code = tracing::field::Empty,
@@ -429,6 +441,7 @@ impl http_body::Body for Logged {
         self.body.size_hint()
     }
 }
+// NEW(lesson 17): given: the log's writer and line (Learn: the log line, worked).
 
 #[cfg(test)]
 mod tests {

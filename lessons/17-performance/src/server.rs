@@ -1,8 +1,10 @@
 //! The `LinkService` implementation: the state it keeps, and one method per RPC.
 
+// NEW(lesson 17): the maps, the id counter and the code drawing moved to src/store.rs.
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::Arc; // NEW(lesson 17)
 
+// NEW(lesson 17): codes are drawn by the store's code source.
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -23,6 +25,7 @@ use crate::pb::{
 use crate::store::{Code, CodeSource, MemoryStore, Page, PlannedCodes, RandomCodes};
 use crate::validate::validate_url;
 
+// NEW(lesson 17): the code's alphabet and length are src/store.rs's `Code`.
 /// How many URLs one BatchCreateLinks stream may carry, unless the server is told otherwise.
 pub const DEFAULT_MAX_BATCH: usize = 10_000;
 /// How many bytes of URLs one BatchCreateLinks stream may carry: the response repeats every URL,
@@ -31,6 +34,7 @@ pub const MAX_BATCH_BYTES: usize = 3 * 1024 * 1024;
 
 /// Returns a random short code: six characters of `[a-z0-9]`.
 pub fn short_code() -> String {
+    // NEW(lesson 17): the store's code source draws codes.
     RandomCodes.next_code().to_string()
 }
 
@@ -48,28 +52,34 @@ pub struct LinkServer {
 
 impl Default for LinkServer {
     fn default() -> LinkServer {
+        // NEW(lesson 17): an empty store that draws random codes.
         LinkServer::with_store(MemoryStore::default())
     }
 }
 
+// NEW(lesson 17): `State` and `Links` are src/store.rs's `MemoryStore` now.
 impl LinkServer {
     /// NEW(lesson 17): a server of the links in `store`.
     pub fn with_store(store: MemoryStore) -> LinkServer {
         LinkServer {
-            store: Arc::new(store),
+            store: Arc::new(store), // NEW(lesson 17)
             max_batch: DEFAULT_MAX_BATCH,
             stopping: CancellationToken::new(),
         }
-    }
+    } // NEW(lesson 17): `State` and `Links` moved to src/store.rs.
 
+    /// NEW(lesson 17): lesson 07's planned codes are the store's code source now.
+    ///
     /// A server that tries `codes`, in order, before any random ones: tests use it to make
     /// two links draw the same code.
+    /// NEW(lesson 17): the codes are checked as they are planned.
     ///
     /// # Panics
     ///
     /// If one of `codes` is not a short code (six characters of `[a-z0-9]`): no link could
     /// have it, so a test that plans it has a mistake.
     pub fn with_codes(codes: impl IntoIterator<Item = String>) -> LinkServer {
+        // NEW(lesson 17): the codes as the store keeps them.
         let codes: Vec<Code> = codes
             .into_iter()
             .map(|code| {
@@ -90,7 +100,7 @@ impl LinkServer {
     /// cancelled (`serve` cancels it when the drain is over).
     pub fn with_stopping(self, stopping: CancellationToken) -> LinkServer {
         LinkServer { stopping, ..self }
-    }
+    } // NEW(lesson 17): `links`, `next_id` and `sync` are the store's methods now.
 }
 
 /// The response stream of `ListLinks` and `SyncClicks`: whatever arrives on a channel.
@@ -104,6 +114,7 @@ impl LinkService for LinkServer {
     ) -> Result<Response<CreateLinkResponse>, Status> {
         let url = request.into_inner().url;
         validate_url(&url).map_err(ShortenerError::InvalidUrl)?;
+        // NEW(lesson 17): the store makes the link.
         let link = self.store.create(vec![url]).pop();
         Ok(Response::new(CreateLinkResponse { link }))
     }
@@ -113,6 +124,7 @@ impl LinkService for LinkServer {
         request: Request<GetLinkRequest>,
     ) -> Result<Response<GetLinkResponse>, Status> {
         let code = request.into_inner().short_code;
+        // NEW(lesson 17): the store finds the link.
         let link = self
             .store
             .get(&code)
@@ -125,9 +137,11 @@ impl LinkService for LinkServer {
         request: Request<DeleteLinkRequest>,
     ) -> Result<Response<DeleteLinkResponse>, Status> {
         let code = request.into_inner().short_code;
+        // NEW(lesson 17): the store deletes the link and retires its code.
         if !self.store.delete(&code) {
             return Err(ShortenerError::NotFound(code).into());
         }
+        // NEW(lesson 17): the store retired the code.
         Ok(Response::new(DeleteLinkResponse {}))
     }
 
@@ -150,7 +164,7 @@ impl LinkService for LinkServer {
         tokio::spawn(
             async move {
                 let total = links.len();
-                let mut sent = 0;
+                let mut sent = 0; // NEW(lesson 17): a `Page` hands out its links one at a time.
                 while let Some(link) = links.next_link() {
                     tokio::select! {
                         // `send` fails once the client has gone away and tonic dropped the
@@ -167,7 +181,7 @@ impl LinkService for LinkServer {
                             return;
                         }
                     }
-                    sent += 1;
+                    sent += 1; // NEW(lesson 17)
                 }
             }
             // NEW(lesson 16): a spawned task leaves the call's span behind unless it is given it.
@@ -293,8 +307,10 @@ mod tests {
     fn short_codes_are_six_lowercase_letters_or_digits() {
         for _ in 0..1_000 {
             let code = short_code();
+            // NEW(lesson 17): the alphabet and length are `Code`'s now.
             assert_eq!(code.len(), 6, "{code:?}");
             assert!(
+                // NEW(lesson 17)
                 code.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
                 "{code:?} has a character outside [a-z0-9]"

@@ -39,8 +39,11 @@ pub struct Target {
 }
 
 impl Target {
-    /// The crate in `dir`, named by its `Cargo.toml`.
+    /// The crate in `dir`, named by its `Cargo.toml`. A relative `dir` is made absolute: the
+    /// builds and the checks run in other folders.
     pub fn from_dir(dir: &Path) -> Result<Target, BadInput> {
+        let dir = std::path::absolute(dir)
+            .map_err(|error| BadInput(format!("cannot resolve {}: {error}", dir.display())))?;
         let manifest = dir.join("Cargo.toml");
         let text = std::fs::read_to_string(&manifest).map_err(|error| {
             BadInput(format!(
@@ -58,7 +61,7 @@ impl Target {
             .and_then(toml::Value::as_str)
             .ok_or_else(|| BadInput(format!("{} has no [package] name", manifest.display())))?;
         Ok(Target {
-            dir: dir.to_path_buf(),
+            dir,
             package: package.to_string(),
         })
     }
@@ -742,6 +745,16 @@ pub async fn check_server_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crate_given_by_a_relative_path_is_found_from_any_folder() {
+        // `cargo quiz check 17 --path solutions/17-performance`: the build runs in the crate's
+        // folder, where the relative path would point nowhere.
+        let target = Target::from_dir(Path::new("src/..")).expect("the quiz crate");
+        assert!(target.dir.is_absolute(), "{}", target.dir.display());
+        assert!(target.dir.join("Cargo.toml").is_file());
+        assert_eq!(target.package, "quiz");
+    }
 
     #[test]
     fn a_failure_reads_as_three_columns_wrapped_to_the_width() {

@@ -4,8 +4,9 @@
 //! other end: a wake-up, a channel slot and a hop between tasks for every message, and a new
 //! deadline timer on each turn of the task's loop. Here the stream itself is the work: tonic
 //! polls it when it has room to send, and it answers from what is ready. tonic's encoder takes
-//! every message a stream has ready, up to 32 KiB, into one buffer and one HTTP/2 DATA frame;
-//! a stream that is always ready is sent in few, large writes.
+//! every message a stream has ready, up to 32 KiB, into one buffer for hyper (which h2 cuts
+//! into DATA frames of at most 16 KiB, HTTP/2's default frame size); a stream that is always
+//! ready is sent in few, large writes.
 //!
 //! Nothing runs while nobody polls: when the client stops reading, HTTP/2's flow control
 //! stops hyper, hyper stops polling the body, and the stream waits, holding no lock.
