@@ -219,7 +219,10 @@ mod tests {
         let course = Course::from_manifest_dir().expect("course.toml loads");
         let numbers: Vec<&str> = course.lessons.iter().map(|l| l.number.as_str()).collect();
         let expected: Vec<String> = (1..=numbers.len()).map(|n| format!("{n:02}")).collect();
-        assert_eq!(numbers, expected, "lessons are numbered 01, 02, ... in order");
+        assert_eq!(
+            numbers, expected,
+            "lessons are numbered 01, 02, ... in order"
+        );
         assert_eq!(course.lesson("7").expect("lesson 7").slug, "unary-server");
         assert!(course.lesson("99").is_err());
         assert!(course.lesson("x").is_err());
