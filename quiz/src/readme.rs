@@ -66,11 +66,12 @@ pub fn blocks(markdown: &str) -> Vec<Block> {
     blocks
 }
 
-/// Whether a code block is `file`'s text. A line that is only `// ...` or `# ...` (any
-/// indentation) elides: the pieces between elisions must each appear in the file, whole lines,
+/// Whether a code block is `file`'s text. A line that is only `// ...`, `# ...` or `-- ...`
+/// (SQL) (any indentation) elides: the pieces between elisions must each appear in the file, whole lines,
 /// in order. Without an elision the block must be the whole file.
 pub fn check_code_block(block: &str, file: &str) -> Result<(), String> {
-    let is_elision = |line: &str| matches!(line.trim(), "// ..." | "# ..." | "<!-- ... -->");
+    let is_elision =
+        |line: &str| matches!(line.trim(), "// ..." | "# ..." | "-- ..." | "<!-- ... -->");
     let block_lines: Vec<&str> = block.lines().collect();
     let file_lines: Vec<&str> = file.lines().collect();
     if !block_lines.iter().any(|line| is_elision(line)) {

@@ -17,6 +17,7 @@ pub mod performance;
 pub mod planted;
 pub mod production;
 pub mod rpc;
+pub mod scaling;
 pub mod server;
 pub mod storage;
 
@@ -723,6 +724,9 @@ pub async fn check_server_with(
     }
     if checks.iter().any(|check| check == "storage") {
         storage::run(binary, limits, reporter).await;
+    }
+    if checks.iter().any(|check| check == "scaling") {
+        scaling::run(binary, client.map(|(_, path)| path), limits, reporter).await;
     }
 
     if let Some(status) = server.exited() {

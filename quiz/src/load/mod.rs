@@ -57,9 +57,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR", conflicts_with = "lesson")]
     path: Option<PathBuf>,
     /// Load a server that is already running on this loopback address. The tool cannot read
-    /// its CPU time then.
+    /// its CPU time then. Given more than once (replicas of one server), the connections are
+    /// spread over the addresses, one each in turn (lesson 19).
     #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["lesson", "path", "against_bare", "against"])]
-    addr: Option<String>,
+    addr: Vec<String>,
     /// Run the same scenario against the course's bare tonic server too, rounds interleaved,
     /// and compare CPU per operation.
     #[arg(long)]
@@ -134,8 +135,8 @@ struct Contender {
 enum Under {
     /// A binary the tool starts, afresh for every round, with these arguments.
     Started { binary: PathBuf, args: Vec<String> },
-    /// A server already running.
-    Running(SocketAddr),
+    /// A server already running, or several replicas of one.
+    Running(Vec<SocketAddr>),
 }
 
 /// What `--addr` mode prepares once and keeps: the store outlives the rounds.
@@ -336,14 +337,15 @@ pub fn loopback(addr: &str) -> Result<SocketAddr, BadInput> {
 enum Subject {
     /// A crate whose server binary the tool builds and starts.
     Crate(Target),
-    /// A server already running.
-    Running(SocketAddr),
+    /// A server already running, or several replicas of one.
+    Running(Vec<SocketAddr>),
 }
 
 /// What the arguments name, or why they name nothing usable. Cheap: no build, no connection.
 fn subject(course: &Course, args: &Args) -> Result<Subject, BadInput> {
-    if let Some(addr) = &args.addr {
-        return loopback(addr).map(Subject::Running);
+    if !args.addr.is_empty() {
+        let addrs = args.addr.iter().map(|addr| loopback(addr));
+        return addrs.collect::<Result<_, _>>().map(Subject::Running);
     }
     let dir = target_dir(course, args)?;
     if !dir.is_dir() {
@@ -430,24 +432,31 @@ async fn contenders(
     style: Style,
 ) -> anyhow::Result<Vec<Contender>> {
     let target = match subject(course, args)? {
-        Subject::Running(addr) => {
+        Subject::Running(addrs) => {
             // A wrong address is the caller's mistake, said before any load: nothing listens
             // there.
             let probe = Plan {
                 connections: 1,
                 ..plan.clone()
             };
-            if let Err(error) = scenario::connect(addr, &probe).await {
-                return Err(BadInput(format!(
-                    "cannot connect to {addr}: {error}. Is the server running there? (A lesson \
-                     number or --path lets the tool start the server itself.)"
-                ))
-                .into());
+            for &addr in &addrs {
+                if let Err(error) = scenario::connect(addr, &probe).await {
+                    return Err(BadInput(format!(
+                        "cannot connect to {addr}: {error}. Is the server running there? (A \
+                         lesson number or --path lets the tool start the server itself.)"
+                    ))
+                    .into());
+                }
             }
+            let label = addrs
+                .iter()
+                .map(SocketAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             return Ok(vec![Contender {
                 name: "ours",
-                label: addr.to_string(),
-                under: Under::Running(addr),
+                label,
+                under: Under::Running(addrs),
             }]);
         }
         Subject::Crate(target) => target,
@@ -566,7 +575,7 @@ async fn run_once(
     style: Style,
 ) -> Result<RoundResult, RunFailed> {
     let (binary, args) = match &contender.under {
-        Under::Running(addr) => return measure(*addr, None, plan, round, prepared).await,
+        Under::Running(addrs) => return measure(addrs, None, plan, round, prepared).await,
         Under::Started { binary, args } => (binary, args),
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -592,7 +601,7 @@ async fn run_once(
     );
     // A fresh server each round: nothing it prepared before is there.
     *prepared = Prepared::default();
-    let result = measure(running.addr, running.pid(), plan, round, prepared).await;
+    let result = measure(&[running.addr], running.pid(), plan, round, prepared).await;
     if let Some(status) = running.exited() {
         return Err(RunFailed(format!(
             "{} exited during the run ({status}); its last output:\n{}",
@@ -619,15 +628,15 @@ fn read_clocks(pid: Option<u32>) -> Clocks {
 }
 
 async fn measure(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     pid: Option<u32>,
     plan: &Arc<Plan>,
     round: usize,
     prepared: &mut Prepared,
 ) -> Result<RoundResult, RunFailed> {
-    let clients = scenario::connect(addr, plan)
+    let clients = scenario::connect_all(addrs, plan)
         .await
-        .map_err(|error| RunFailed(format!("cannot connect to {addr}: {error}")))?;
+        .map_err(|(addr, error)| RunFailed(format!("cannot connect to {addr}: {error}")))?;
     let codes = prepare(&clients, plan, prepared).await?;
     let before = pid.and_then(|pid| proc::memory(pid).ok());
 

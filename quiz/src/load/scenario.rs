@@ -271,6 +271,38 @@ pub async fn connect(addr: SocketAddr, plan: &Plan) -> Result<Vec<Client>, NoCon
     Ok(clients)
 }
 
+/// `plan.connections` HTTP/2 connections spread over `addrs` (replicas of one server), one
+/// each in turn: the workers take the connections in turn too, so the calls spread evenly.
+/// Fails with the address that could not be reached.
+pub async fn connect_all(
+    addrs: &[SocketAddr],
+    plan: &Plan,
+) -> Result<Vec<Client>, (SocketAddr, NoConnection)> {
+    let mut per_addr = Vec::with_capacity(addrs.len());
+    for (index, &addr) in addrs.iter().enumerate() {
+        let share =
+            plan.connections / addrs.len() + usize::from(index < plan.connections % addrs.len());
+        let one = Plan {
+            connections: share,
+            ..plan.clone()
+        };
+        per_addr.push(connect(addr, &one).await.map_err(|error| (addr, error))?);
+    }
+    // Interleaved, so that connection n is on replica n mod N.
+    let mut clients = Vec::with_capacity(plan.connections);
+    let mut iters: Vec<_> = per_addr.into_iter().map(Vec::into_iter).collect();
+    while clients.len() < plan.connections {
+        let before = clients.len();
+        for iter in &mut iters {
+            clients.extend(iter.next());
+        }
+        if clients.len() == before {
+            break;
+        }
+    }
+    Ok(clients)
+}
+
 /// The measured window: calls that end inside it count.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
