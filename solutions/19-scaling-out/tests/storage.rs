@@ -614,15 +614,38 @@ impl Gate {
 }
 
 impl GateControl {
-    /// Waits until commit `number` has started.
-    fn wait_for_commit(&self, number: usize) {
-        loop {
-            match self.entered.recv_timeout(LIMIT) {
-                Ok(n) if n >= number => return,
-                Ok(_) => continue,
-                Err(_) => panic!("commit {number} did not start within {} s", LIMIT.as_secs()),
+    /// Waits until commit `number` has started, for `write`, a write that this commit is for. A
+    /// write answered before any commit started was never committed: said at once, rather than
+    /// after the whole limit (a writer task that is not running answers every write with an
+    /// error straight away).
+    async fn commit_started<T: std::fmt::Debug>(
+        &self,
+        number: usize,
+        write: &mut tokio::task::JoinHandle<T>,
+    ) {
+        bounded(&format!("commit {number}"), async {
+            loop {
+                match self.entered.try_recv() {
+                    Ok(n) if n >= number => return,
+                    Ok(_) => continue,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        panic!("the commit hook was dropped before commit {number} started")
+                    }
+                    Err(mpsc::TryRecvError::Empty) if write.is_finished() => {
+                        let answer = write.await.expect("the write's task");
+                        panic!(
+                            "the write was answered before commit {number} started, with \
+                             {answer:?}: the writer task takes writes from the queue and \
+                             answers each after its group's COMMIT"
+                        );
+                    }
+                    Err(mpsc::TryRecvError::Empty) => {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
             }
-        }
+        })
+        .await;
     }
 }
 
@@ -661,17 +684,11 @@ async fn a_failed_commit_fails_every_write_of_its_group() {
     .await;
 
     // Group 1 (the first link) holds its COMMIT while three writes queue behind it.
-    let first = tokio::spawn({
+    let mut first = tokio::spawn({
         let store = store.clone();
         async move { store.create(vec![url_of(1)]).await }
     });
-    let blocking = tokio::task::spawn_blocking(move || {
-        control.wait_for_commit(1);
-        control
-    });
-    let control = bounded("commit 1", blocking)
-        .await
-        .expect("the waiting thread");
+    control.commit_started(1, &mut first).await;
     let group: Vec<_> = [
         tokio::spawn({
             let store = store.clone();
@@ -757,19 +774,11 @@ async fn writes_queued_together_share_one_commit() {
         let (gate, control) = Gate::new(1);
         let options = SqliteOptions::default().group_cap(group_cap);
         let store = gated(&dir.url("links.db"), &[], &gate, options).await;
-        let first = tokio::spawn({
+        let mut first = tokio::spawn({
             let store = store.clone();
             async move { store.create(vec![url_of(0)]).await }
         });
-        let control = bounded(
-            "commit 1",
-            tokio::task::spawn_blocking(move || {
-                control.wait_for_commit(1);
-                control
-            }),
-        )
-        .await
-        .expect("the waiting thread");
+        control.commit_started(1, &mut first).await;
         let writes: Vec<_> = (1..=10)
             .map(|n| {
                 let store = store.clone();
@@ -810,19 +819,11 @@ async fn creates_of_one_group_that_draw_the_same_code_each_get_their_own() {
         SqliteOptions::default(),
     )
     .await;
-    let first = tokio::spawn({
+    let mut first = tokio::spawn({
         let store = store.clone();
         async move { store.create(vec![url_of(0)]).await }
     });
-    let control = bounded(
-        "commit 1",
-        tokio::task::spawn_blocking(move || {
-            control.wait_for_commit(1);
-            control
-        }),
-    )
-    .await
-    .expect("the waiting thread");
+    control.commit_started(1, &mut first).await;
     // Two CreateLinks queue behind commit 1: they share the next group, and both draw bbbbbb.
     let writes: Vec<_> = (1..=2)
         .map(|n| {
@@ -881,15 +882,7 @@ async fn a_write_is_answered_only_after_its_commit() {
         let store = store.clone();
         async move { store.create(vec![url_of(1)]).await }
     });
-    let control = bounded(
-        "commit 1",
-        tokio::task::spawn_blocking(move || {
-            control.wait_for_commit(1);
-            control
-        }),
-    )
-    .await
-    .expect("the waiting thread");
+    control.commit_started(1, &mut write).await;
     // The COMMIT has started and is held: the caller must still be waiting. (A store that
     // answers before COMMIT has answered by now; 200 ms only gives its caller time to run.)
     let early = tokio::time::timeout(Duration::from_millis(200), &mut write).await;
@@ -916,19 +909,11 @@ async fn a_write_whose_caller_went_away_before_its_turn_is_not_made() {
         SqliteOptions::default(),
     )
     .await;
-    let first = tokio::spawn({
+    let mut first = tokio::spawn({
         let store = store.clone();
         async move { store.create(vec![url_of(1)]).await }
     });
-    let control = bounded(
-        "commit 1",
-        tokio::task::spawn_blocking(move || {
-            control.wait_for_commit(1);
-            control
-        }),
-    )
-    .await
-    .expect("the waiting thread");
+    control.commit_started(1, &mut first).await;
     let abandoned = tokio::spawn({
         let store = store.clone();
         async move { store.create(vec![url_of(2)]).await }
