@@ -40,6 +40,14 @@ const NOT_INSTALLED: &str = "no PostgreSQL installed (apt install postgresql)";
 /// The environment variable that turns a missing tool into a failure (CI sets it).
 const REQUIRE_TOOLS: &str = "COURSE_REQUIRE_TOOLS";
 
+/// The environment variable through which a program that runs many test processes shares one
+/// server with them: the port of a server it started with [`TestPostgres::start`] on
+/// 127.0.0.1. `cargo quiz check` runs each test of `tests/lesson.rs` in a process of its own,
+/// and a cluster of its own for each would cost half a second of `initdb` a test. With this set,
+/// `start` returns that server, and each test still makes databases of its own (see
+/// [`TestPostgres::create_database`]: the tests' names hold their process id).
+pub const SHARED_PORT: &str = "SHORTENER_TEST_POSTGRES_PORT";
+
 /// Where Debian and Ubuntu install each major version: `/usr/lib/postgresql/15/bin`.
 const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
 
@@ -65,10 +73,16 @@ const LOG_TAIL_LINES: usize = 20;
 /// shutdown of a test cluster takes tens of milliseconds; after 5 s without one, the
 /// server is killed). Hold one per test rather than in a `static`: statics are never dropped,
 /// so the server would outlive the test binary.
+///
+/// Or a server another process started and shares through [`SHARED_PORT`]: that one is left
+/// running when this value is dropped.
 #[derive(Debug)]
 pub struct TestPostgres {
     port: u16,
-    cluster: Cluster,
+    /// Where `createdb` is.
+    bin: PathBuf,
+    /// `None` for a shared server: not ours to stop.
+    cluster: Option<Cluster>,
 }
 
 /// Why the throwaway server could not be started or used. The message says what failed, and
@@ -106,7 +120,8 @@ impl std::error::Error for PostgresError {}
 
 impl TestPostgres {
     /// Creates a cluster in a new temporary folder and starts a server on a free port of
-    /// 127.0.0.1, returning once it accepts connections.
+    /// 127.0.0.1, returning once it accepts connections. When the environment gives
+    /// [`SHARED_PORT`], the server on that port instead.
     ///
     /// `Ok(None)` means PostgreSQL is not installed: a note saying so is printed on stderr and
     /// the caller should return, passing. With `COURSE_REQUIRE_TOOLS` set, that is an error.
@@ -114,7 +129,27 @@ impl TestPostgres {
         let Some(bin) = find_bin_dir(std::env::var_os("PATH"), Path::new(DEBIAN_ROOT)) else {
             return not_installed(require_tools());
         };
-        TestPostgres::start_in(bin, None).await.map(Some)
+        match std::env::var_os(SHARED_PORT) {
+            Some(port) => TestPostgres::shared(bin, &port).map(Some),
+            None => TestPostgres::start_in(bin, None).await.map(Some),
+        }
+    }
+
+    /// The server another process started on `port` (the value of [`SHARED_PORT`]).
+    fn shared(bin: PathBuf, port: &std::ffi::OsStr) -> Result<Self, PostgresError> {
+        let port = port
+            .to_str()
+            .and_then(|port| port.parse().ok())
+            .ok_or_else(|| {
+                PostgresError::new(format!(
+                    "{SHARED_PORT} must be the port of a running server, not {port:?}"
+                ))
+            })?;
+        Ok(TestPostgres {
+            port,
+            bin,
+            cluster: None,
+        })
     }
 
     /// `first_port`: the port to try first (a test takes it to lose the race on purpose).
@@ -134,7 +169,8 @@ impl TestPostgres {
                 Started::Ready => {
                     return Ok(TestPostgres {
                         port: candidate,
-                        cluster,
+                        bin: cluster.bin.clone(),
+                        cluster: Some(cluster),
                     });
                 }
                 // Another process took the port between our probe and the server's bind.
@@ -169,7 +205,7 @@ impl TestPostgres {
     /// digit (so it needs no quoting in SQL or in a URL).
     pub async fn create_database(&self, name: &str) -> Result<String, PostgresError> {
         check_database_name(name)?;
-        let createdb = self.cluster.bin.join("createdb");
+        let createdb = self.bin.join("createdb");
         let mut command = tokio::process::Command::new(&createdb);
         command
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
@@ -188,14 +224,16 @@ impl TestPostgres {
         Ok(self.database_url(name))
     }
 
-    /// The cluster's data folder (inside the temporary folder that drop removes).
-    pub fn data_dir(&self) -> PathBuf {
-        self.cluster.data_dir()
+    /// The cluster's data folder (inside the temporary folder that drop removes); `None` for a
+    /// shared server.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.cluster.as_ref().map(Cluster::data_dir)
     }
 
-    /// The server's log file: everything it wrote to stdout and stderr.
-    pub fn log_path(&self) -> PathBuf {
-        self.cluster.log_path()
+    /// The server's log file: everything it wrote to stdout and stderr; `None` for a shared
+    /// server.
+    pub fn log_path(&self) -> Option<PathBuf> {
+        self.cluster.as_ref().map(Cluster::log_path)
     }
 }
 
@@ -794,6 +832,40 @@ mod tests {
         );
     }
 
+    /// A test process given SHARED_PORT makes its databases on that server, and leaves it
+    /// running for the next.
+    #[tokio::test]
+    async fn a_shared_server_is_used_and_left_running() {
+        let Some(bin) = find_bin_dir(std::env::var_os("PATH"), Path::new(DEBIAN_ROOT)) else {
+            not_installed(require_tools()).expect("PostgreSQL is required");
+            return;
+        };
+        let owner = TestPostgres::start_in(bin.clone(), None)
+            .await
+            .expect("start PostgreSQL");
+        let port = owner.port().to_string();
+        for name in ["first_test", "second_test"] {
+            let shared =
+                TestPostgres::shared(bin.clone(), port.as_ref()).expect("the shared server");
+            assert_eq!(shared.port(), owner.port());
+            assert_eq!(
+                shared.data_dir(),
+                None,
+                "a shared server's folder is not ours"
+            );
+            let url = shared
+                .create_database(name)
+                .await
+                .expect("createdb on the shared server");
+            assert!(url.ends_with(&format!(":{port}/{name}")), "{url}");
+            drop(shared);
+            std::net::TcpStream::connect(("127.0.0.1", owner.port()))
+                .expect("dropping a shared server's handle leaves the server running");
+        }
+        let error = TestPostgres::shared(bin, "not-a-port".as_ref()).expect_err("a bad port");
+        assert!(error.to_string().contains(SHARED_PORT), "{error}");
+    }
+
     /// The port race: another process holds the port found first. The server must fail to bind
     /// it, and the start must go on with another port.
     #[tokio::test]
@@ -813,9 +885,14 @@ mod tests {
             "the server cannot have the port another socket holds"
         );
         assert!(
-            read_from(&postgres.log_path(), 0).contains("Address already in use"),
+            read_from(&postgres.log_path().expect("a server of its own"), 0)
+                .contains("Address already in use"),
             "the first attempt must have failed on the taken port; the log:\n{}",
-            postgres.cluster.log_tail()
+            postgres
+                .cluster
+                .as_ref()
+                .map(Cluster::log_tail)
+                .unwrap_or_default()
         );
         std::net::TcpStream::connect(("127.0.0.1", postgres.port()))
             .expect("the server listens on the port it was given in the end");

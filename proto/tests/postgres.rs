@@ -63,8 +63,8 @@ async fn two_servers_run_side_by_side() {
     };
     assert_ne!(first.port(), second.port(), "each server has its own port");
     assert_ne!(
-        first.data_dir(),
-        second.data_dir(),
+        first.data_dir().expect("a server of its own"),
+        second.data_dir().expect("a server of its own"),
         "each server has its own folder"
     );
     // The same name on both: two clusters, so no clash.
@@ -94,7 +94,8 @@ async fn nothing_is_left_running_or_on_disk_after_drop() {
     let Some(postgres) = start().await else {
         return;
     };
-    let data_dir = std::fs::canonicalize(postgres.data_dir()).expect("the data folder exists");
+    let data_dir = std::fs::canonicalize(postgres.data_dir().expect("a server of its own"))
+        .expect("the data folder exists");
     let root = data_dir
         .parent()
         .expect("the data folder's parent")

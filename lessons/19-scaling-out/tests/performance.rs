@@ -490,7 +490,15 @@ async fn paging_with_after_id_sees_every_link_once_in_id_order() {
             "a page of limit 100 had {} links",
             page.len()
         );
-        let Some(last) = page.last() else { break };
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            break;
+        };
+        // A page that does not move past `after_id` would be asked for again, forever.
+        assert!(
+            first.id > after_id,
+            "the page after id {after_id} began with id {}: a page starts after its after_id",
+            first.id
+        );
         after_id = last.id;
         seen.extend(page.iter().map(|link| link.id));
     }

@@ -409,13 +409,15 @@ pub async fn list_tests(executable: &Path, dir: &Path) -> anyhow::Result<Vec<Str
     Ok(parse_test_list(&String::from_utf8_lossy(&output.stdout)))
 }
 
-/// Runs one test of a test executable, in a process group of its own. A test still running
-/// after `limit` is stopped with everything it started (the whole group is killed).
+/// Runs one test of a test executable, in a process group of its own, with `envs` added to its
+/// environment. A test still running after `limit` is stopped with everything it started (the
+/// whole group is killed).
 pub async fn run_test(
     executable: &Path,
     dir: &Path,
     name: &str,
     limit: Duration,
+    envs: &[(&str, String)],
 ) -> anyhow::Result<TestResult> {
     let started = std::time::Instant::now();
     let mut command = tokio::process::Command::new(executable);
@@ -423,6 +425,7 @@ pub async fn run_test(
         .args([name, "--exact", "--test-threads", "1", "--color", "never"])
         .current_dir(dir)
         .env("RUST_BACKTRACE", "0")
+        .envs(envs.iter().map(|(key, value)| (key, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

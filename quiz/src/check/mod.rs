@@ -26,6 +26,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use shortener_proto::postgres::{SHARED_PORT, TestPostgres};
+
 use crate::BadInput;
 use crate::manifest::Lesson;
 use crate::style::Style;
@@ -364,7 +366,11 @@ pub async fn run(
 
     match (&build.lesson_tests, target.has_lesson_tests()) {
         (Some(executable), _) => {
-            run_lesson_tests(executable, target, limits, test_hints, &todos, reporter).await?;
+            let postgres = lesson.checks.iter().any(|check| check == "scaling");
+            run_lesson_tests(
+                executable, target, limits, test_hints, &todos, postgres, reporter,
+            )
+            .await?;
         }
         (None, true) => reporter.record(
             "the lesson's tests build",
@@ -509,12 +515,17 @@ pub fn rule(test: &str) -> String {
 
 /// Runs every test of `tests/lesson.rs` on its own, reporting each as it ends. A test that
 /// hangs is named and stopped after `limits.test`; the others still run.
+///
+/// `postgres`: the tests use a throwaway PostgreSQL (lesson 19). Alone in its process, each
+/// test would start one of its own, half a second of `initdb` each; they share one instead
+/// (`SHARED_PORT`), each still with databases of its own.
 async fn run_lesson_tests(
     executable: &Path,
     target: &Target,
     limits: Limits,
     test_hints: &BTreeMap<String, String>,
     todos: &Todos,
+    postgres: bool,
     reporter: &mut Reporter,
 ) -> anyhow::Result<()> {
     let style = reporter.style;
@@ -539,8 +550,44 @@ async fn run_lesson_tests(
         ),
     );
     let started = Instant::now();
-    for name in &names {
-        let test = cargo::run_test(executable, &target.dir, name, limits.test).await?;
+    // No server here (none installed, or it would not start): each test then says so itself.
+    let shared = match postgres {
+        true => TestPostgres::start().await.ok().flatten(),
+        false => None,
+    };
+    let envs: Vec<(&str, String)> = shared
+        .iter()
+        .map(|server| (SHARED_PORT, server.port().to_string()))
+        .collect();
+    let outcome = run_each_test(
+        executable, target, &names, limits, test_hints, todos, &envs, reporter,
+    )
+    .await;
+    if let Some(server) = shared {
+        // Dropping it blocks until the server has stopped: not on the runtime's thread.
+        let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+    }
+    outcome?;
+    progress(
+        style,
+        &format!("tests ran in {:.2} s", started.elapsed().as_secs_f64()),
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_each_test(
+    executable: &Path,
+    target: &Target,
+    names: &[String],
+    limits: Limits,
+    test_hints: &BTreeMap<String, String>,
+    todos: &Todos,
+    envs: &[(&str, String)],
+    reporter: &mut Reporter,
+) -> anyhow::Result<()> {
+    for name in names {
+        let test = cargo::run_test(executable, &target.dir, name, limits.test, envs).await?;
         // A test a macro made (`suite::rule`) may have its hint under its module's name.
         let module = name.split_once("::").map(|(module, _)| module);
         let hint = || {
@@ -594,10 +641,6 @@ async fn run_lesson_tests(
         };
         reporter.record(&format!("test {}", rule(name)), result);
     }
-    progress(
-        style,
-        &format!("tests ran in {:.2} s", started.elapsed().as_secs_f64()),
-    );
     Ok(())
 }
 
