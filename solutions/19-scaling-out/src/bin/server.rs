@@ -137,6 +137,14 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("{text:?} is not a short code: six characters of [a-z0-9]"))?;
         planned.push(code);
     }
+    if !planned.is_empty() {
+        // A seam for tests: the first codes are known in advance. Say so where operators look.
+        tracing::warn!(
+            codes = planned.len(),
+            "SHORTENER_TEST_CODES is set: the first short codes are not random; never set it \
+             in production"
+        );
+    }
     let codes = PlannedCodes::new(planned);
     let url = args.database_url.clone();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
