@@ -7,7 +7,7 @@
 //! - ids from one sequence (an identity column): unique and increasing in the order the inserts
 //!   run, across replicas;
 //! - clicks added in one UPDATE (`clicks = clicks + $2`), never read, added to and written back
-//!   by the server (two replicas would lose each other's clicks: tests/postgres.rs shows it);
+//!   by the server (two replicas would lose each other's clicks: tests/lesson.rs shows it);
 //! - idempotency keys: a partial UNIQUE index; the second replica's insert waits for the first
 //!   one's commit and then inserts nothing, and finds the first link.
 //!
@@ -334,7 +334,7 @@ impl Store for PgStore {
         // Keyset paging. Ids come from a sequence at INSERT time, and transactions commit in
         // any order: a link whose id is below the last page's may commit after that page was
         // read, and this stream will not see it. Every link committed before the stream
-        // started is streamed once, in id order; tests/postgres.rs shows the rest.
+        // started is streamed once, in id order; tests/lesson.rs shows the rest.
         let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
             "SELECT id, code, url, clicks FROM links \
              WHERE id > $1 AND url IS NOT NULL ORDER BY id LIMIT $2",

@@ -435,9 +435,14 @@ pub async fn a_repeated_idempotency_key_returns_the_first_link<B: Backend>(backe
         let key = key.to_string();
         async move {
             store
-                .create_with_key(key, url)
+                .create_with_key(key.clone(), url)
                 .await
-                .expect("create_with_key")
+                .unwrap_or_else(|error| {
+                    panic!(
+                        "create_with_key({key:?}): {error}. A key already used is never an \
+                         error: the answer is its link (or `OtherUrl`, `Deleted`)"
+                    )
+                })
         }
     };
     let Keyed::Created(first) = keyed("k1", url(1)).await else {
