@@ -152,7 +152,13 @@ impl Shared {
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        self.shared.closing.store(true, Ordering::Release);
+        // Set under the lock the thread checks `closing` with: set outside it, the store and the
+        // ring could both fall between the thread's check and its sleep, and it would sleep,
+        // and this join wait, for ever.
+        {
+            let _lines = lock(&self.shared.lines);
+            self.shared.closing.store(true, Ordering::Release);
+        }
         self.shared.rung.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

@@ -723,8 +723,9 @@ async fn a_failed_commit_fails_every_write_of_its_group() {
                 Err(StoreError::Unavailable(message) | StoreError::Internal(message))
                     if message.contains("a group of 3 writes, rolled back")
             ),
-            "write {n} of the group whose COMMIT failed must get the error (an answer sent \
-             before COMMIT would be a lie), not {result:?}"
+            "write {n} of the group whose COMMIT failed must get the group's error, which says \
+             \"a group of 3 writes, rolled back\" (an answer sent before COMMIT would be a lie), \
+             not {result:?}"
         );
     }
     assert_eq!(

@@ -136,8 +136,10 @@ impl Writer {
         // - On `Ok`: the effects of every `Done` into the cache (`Done::effects`,
         //   `self.cache.apply`), THEN the answers (`Done::answer`). Never an answer before
         //   the COMMIT: an answer says "it is on disk".
-        // - On `Err`: `store::from_sqlx` makes the error; empty the cache (a COMMIT that failed
-        //   may still have reached the disk) and fail every `Done` and every `Op` left with it.
+        // - On `Err`: `store::from_sqlx(&error, what)` makes the error, `what` saying what was
+        //   lost: "a write, rolled back", or "a group of N writes, rolled back" (the tests read
+        //   it). Empty the cache (a COMMIT that failed may still have reached the disk) and fail
+        //   every `Done` and every `Op` left with it.
         let _ = (&mut self, &mut queue, &mut closing);
         todo!("Exercise 2: the writer's group loop")
     }

@@ -192,8 +192,9 @@ async fn main() -> anyhow::Result<()> {
     let serving = serve(listener, server, settings, shutdown);
     tokio::pin!(serving);
     let grace = Duration::from_secs(args.grace);
-    tokio::select! {
-        result = &mut serving => result?,
+    // NEW(lesson 18): the outcome is kept until the store is closed, on every way out.
+    let served = tokio::select! {
+        result = &mut serving => result, // NEW(lesson 18)
         Ok(name) = stopped => {
             println!(
                 "{name}: NOT_SERVING; serving {} s more, then up to {} s for calls in flight",
@@ -201,14 +202,18 @@ async fn main() -> anyhow::Result<()> {
                 grace.as_secs()
             );
             match tokio::time::timeout(drain + grace, &mut serving).await {
-                Ok(result) => result?,
-                Err(_) => println!("the grace period is over: exiting with calls still open"),
+                Ok(result) => result, // NEW(lesson 18)
+                Err(_) => {
+                    println!("the grace period is over: exiting with calls still open");
+                    Ok(()) // NEW(lesson 18)
+                }
             }
         }
-    }
+    };
     // NEW(lesson 18): no call uses the store any more: the writes still queued are committed,
     // the WAL is checkpointed into the file, and the lock is released.
     store.close().await;
+    served?; // NEW(lesson 18)
     println!("LinkService stopped");
     Ok(())
 }

@@ -156,8 +156,9 @@ async fn main() -> anyhow::Result<()> {
             }
         };
         let kept = format!("links are kept in PostgreSQL at {}", store.server());
-        run(args, api_key, tls, store.clone(), kept).await?;
+        let served = run(args, api_key, tls, store.clone(), kept).await;
         store.close().await;
+        served?;
     } else {
         let options = SqliteOptions::default().group_cap(args.max_write_group as usize);
         let store = match SqliteStore::open_with(&url, codes, options).await {
@@ -168,10 +169,11 @@ async fn main() -> anyhow::Result<()> {
             }
         };
         let kept = format!("links are kept in {}", store.path().display());
-        run(args, api_key, tls, store.clone(), kept).await?;
+        let served = run(args, api_key, tls, store.clone(), kept).await;
         // NEW(lesson 18): no call uses the store any more: the writes still queued are
         // committed, the WAL is checkpointed into the file, and the lock is released.
         store.close().await;
+        served?;
     }
     println!("LinkService stopped");
     Ok(())
