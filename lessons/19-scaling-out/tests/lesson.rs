@@ -453,7 +453,7 @@ async fn a_server_that_does_not_answer_is_named_without_the_password() {
         .expect("a free port")
         .port();
     let url = format!("postgres://shortener:s3cret@127.0.0.1:{port}/links");
-    let options = PgOptions::default().acquire_timeout(Duration::from_secs(5));
+    let options = PgOptions::default().acquire_timeout(Duration::from_secs(1));
     let error = bounded("open", PgStore::open_with(&url, planned_codes([]), options))
         .await
         .expect_err("nothing listens there");

@@ -293,11 +293,11 @@ async fn list_links_stops_sending_as_soon_as_the_client_goes_away() {
     drop(stream);
 
     let line = server
-        .line_with("went away", Duration::from_secs(10))
+        .line_with("went away", Duration::from_secs(5))
         .await
         .unwrap_or_else(|| {
             panic!(
-                "ListLinks must stop when the client goes away: 10 s after the client dropped the \
+                "ListLinks must stop when the client goes away: 5 s after the client dropped the \
                  stream, the server had not printed `ListLinks: the client went away after N of \
                  {LINKS} links`. Check what `tx.send(..).await` returns, print that line and \
                  return from the task when it fails"
