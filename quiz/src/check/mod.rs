@@ -559,9 +559,65 @@ async fn run_lesson_tests(
         .iter()
         .map(|server| (SHARED_PORT, server.port().to_string()))
         .collect();
-    let outcome = run_each_test(
-        executable, target, &names, limits, test_hints, todos, &envs, reporter,
-    )
+    // The server is stopped whatever happens to the tests: the loop's result waits for it.
+    let outcome: anyhow::Result<()> = async {
+        for name in &names {
+            let test = cargo::run_test(executable, &target.dir, name, limits.test, &envs).await?;
+            // A test a macro made (`suite::rule`) may have its hint under its module's name.
+            let module = name.split_once("::").map(|(module, _)| module);
+            let hint = || {
+                let found = test_hints
+                    .get(name)
+                    .or_else(|| module.and_then(|module| test_hints.get(module)));
+                found.cloned().unwrap_or_else(|| {
+                    format!(
+                        "Read the test `{name}` in tests/lesson.rs: its name is the rule. {}",
+                        todos.hint(None)
+                    )
+                })
+            };
+            let result = match test.outcome {
+                cargo::Outcome::Passed => Ok(()),
+                cargo::Outcome::Failed => {
+                    let message = cargo::failure_message(&test.output);
+                    // A test that ran into a `todo!()` is not about that test's rule yet: say where
+                    // the missing code is first.
+                    let hint = || match unwritten(&message) {
+                        Some(at) => format!(
+                            "The test stopped at a `todo!()` in {at}: that code is not written yet. \
+                             The lesson's exercises say what it must do; stuck, ask `cargo quiz \
+                             hint` for a nudge."
+                        ),
+                        None => hint(),
+                    };
+                    Err(Failure::new(
+                        format!("{} (tests/lesson.rs, `{name}`)", rule(name)),
+                        if message.is_empty() {
+                            head(&test.output, 12)
+                        } else {
+                            head(&message, 12)
+                        },
+                        hint(),
+                    ))
+                }
+                cargo::Outcome::Hung => Err(Failure::new(
+                    format!(
+                        "{} (tests/lesson.rs, `{name}`), within {} s",
+                        rule(name),
+                        limits.test.as_secs()
+                    ),
+                    format!(
+                        "the test was still running after {} s and was stopped: it waits for \
+                         something that never comes (a reply, or the end of a stream)",
+                        test.took.as_secs()
+                    ),
+                    hint(),
+                )),
+            };
+            reporter.record(&format!("test {}", rule(name)), result);
+        }
+        Ok(())
+    }
     .await;
     if let Some(server) = shared {
         // Dropping it blocks until the server has stopped: not on the runtime's thread.
@@ -572,75 +628,6 @@ async fn run_lesson_tests(
         style,
         &format!("tests ran in {:.2} s", started.elapsed().as_secs_f64()),
     );
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_each_test(
-    executable: &Path,
-    target: &Target,
-    names: &[String],
-    limits: Limits,
-    test_hints: &BTreeMap<String, String>,
-    todos: &Todos,
-    envs: &[(&str, String)],
-    reporter: &mut Reporter,
-) -> anyhow::Result<()> {
-    for name in names {
-        let test = cargo::run_test(executable, &target.dir, name, limits.test, envs).await?;
-        // A test a macro made (`suite::rule`) may have its hint under its module's name.
-        let module = name.split_once("::").map(|(module, _)| module);
-        let hint = || {
-            let found = test_hints
-                .get(name)
-                .or_else(|| module.and_then(|module| test_hints.get(module)));
-            found.cloned().unwrap_or_else(|| {
-                format!(
-                    "Read the test `{name}` in tests/lesson.rs: its name is the rule. {}",
-                    todos.hint(None)
-                )
-            })
-        };
-        let result = match test.outcome {
-            cargo::Outcome::Passed => Ok(()),
-            cargo::Outcome::Failed => {
-                let message = cargo::failure_message(&test.output);
-                // A test that ran into a `todo!()` is not about that test's rule yet: say where
-                // the missing code is first.
-                let hint = || match unwritten(&message) {
-                    Some(at) => format!(
-                        "The test stopped at a `todo!()` in {at}: that code is not written yet. \
-                         The lesson's exercises say what it must do; stuck, ask `cargo quiz \
-                         hint` for a nudge."
-                    ),
-                    None => hint(),
-                };
-                Err(Failure::new(
-                    format!("{} (tests/lesson.rs, `{name}`)", rule(name)),
-                    if message.is_empty() {
-                        head(&test.output, 12)
-                    } else {
-                        head(&message, 12)
-                    },
-                    hint(),
-                ))
-            }
-            cargo::Outcome::Hung => Err(Failure::new(
-                format!(
-                    "{} (tests/lesson.rs, `{name}`), within {} s",
-                    rule(name),
-                    limits.test.as_secs()
-                ),
-                format!(
-                    "the test was still running after {} s and was stopped: it waits for \
-                     something that never comes (a reply, or the end of a stream)",
-                    test.took.as_secs()
-                ),
-                hint(),
-            )),
-        };
-        reporter.record(&format!("test {}", rule(name)), result);
-    }
     Ok(())
 }
 
